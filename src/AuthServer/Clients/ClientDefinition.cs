@@ -1,0 +1,28 @@
+using AuthServer.Data.Entities;
+
+namespace AuthServer.Clients;
+
+/// <summary>
+/// One entry of the <c>Clients</c> configuration section, keyed by client id. Entries are upserted into the database
+/// at start-up, so an operator can register clients in configuration.
+/// </summary>
+public sealed class ClientDefinition
+{
+    public string? DisplayName { get; set; }
+    public ClientType Type { get; set; } = ClientType.Public;
+
+    /// <summary>Secret hashes in the form produced by <c>AuthServer hash-secret</c>.</summary>
+    public List<string> SecretHashes { get; set; } = [];
+
+    /// <summary>Plain secrets, hashed at start-up and never stored. Meant for Development settings only.</summary>
+    public List<string> Secrets { get; set; } = [];
+
+    public List<string> GrantTypes { get; set; } = [];
+    public List<string> Scopes { get; set; } = [];
+    public List<string> RedirectUris { get; set; } = [];
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+    public List<string> AllowedCorsOrigins { get; set; } = [];
+    public TimeSpan DeviceCodeLifetime { get; set; } = TimeSpan.FromSeconds(300);
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
+    public bool FirstParty { get; set; }
+}

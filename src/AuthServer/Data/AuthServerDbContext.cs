@@ -1,0 +1,38 @@
+using AuthServer.Data.Entities;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace AuthServer.Data;
+
+public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> options)
+    : IdentityDbContext<ApplicationUser>(options)
+{
+    public DbSet<Client> Clients => Set<Client>();
+    public DbSet<DeviceAuthorization> DeviceAuthorizations => Set<DeviceAuthorization>();
+    public DbSet<LinkedDevice> LinkedDevices => Set<LinkedDevice>();
+    public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
+    public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(AuthServerDbContext).Assembly);
+    }
+
+    protected override void ConfigureConventions(ModelConfigurationBuilder conventions)
+    {
+        // SQLite has no date type and EF cannot compare or order DateTimeOffset stored as text, which the expiry and
+        // cleanup queries need. Unix milliseconds (all our times are UTC) keep comparisons in SQL and index-friendly.
+        if (Database.IsSqlite())
+        {
+            conventions.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+            conventions.Properties<DateTimeOffset?>().HaveConversion<UnixMillisecondsConverter>();
+        }
+    }
+
+    private sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
+        value => value.ToUnixTimeMilliseconds(),
+        value => DateTimeOffset.FromUnixTimeMilliseconds(value));
+}

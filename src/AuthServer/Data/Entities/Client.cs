@@ -1,0 +1,41 @@
+namespace AuthServer.Data.Entities;
+
+public enum ClientType
+{
+    /// <summary>Cannot keep a secret (TVs, CLIs, phone apps, browser apps): identified by client_id alone.</summary>
+    Public,
+
+    /// <summary>Authenticates with a secret (RFC 6749 §2.1).</summary>
+    Confidential,
+}
+
+/// <summary>A registered OAuth client. Declared in configuration and upserted at start-up.</summary>
+public sealed class Client
+{
+    public required string ClientId { get; set; }
+    public required string DisplayName { get; set; }
+    public ClientType Type { get; set; }
+
+    /// <summary>
+    /// Hashes of the valid secrets (see <see cref="AuthServer.Clients.ClientSecretHasher"/>). Several may be valid at
+    /// once so a secret can be rotated without downtime. Never the secrets themselves.
+    /// </summary>
+    public List<string> SecretHashes { get; set; } = [];
+
+    public List<string> GrantTypes { get; set; } = [];
+    public List<string> Scopes { get; set; } = [];
+    public List<string> RedirectUris { get; set; } = [];
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+    public List<string> AllowedCorsOrigins { get; set; } = [];
+
+    /// <summary>Lifetime of a device code, RFC 8628 §3.2 <c>expires_in</c>.</summary>
+    public int DeviceCodeLifetimeSeconds { get; set; } = 300;
+
+    /// <summary>Minimum polling interval, RFC 8628 §3.2 <c>interval</c>.</summary>
+    public int PollIntervalSeconds { get; set; } = 5;
+
+    /// <summary>First-party clients are operated by us (the QR page, the phone app).</summary>
+    public bool FirstParty { get; set; }
+
+    public DateTimeOffset UpdatedAt { get; set; }
+}

@@ -1,0 +1,47 @@
+using AuthServer.DeviceFlow;
+
+namespace AuthServer.Data.Entities;
+
+/// <summary>
+/// One login request of a waiting screen: the server side of an RFC 8628 device authorization.
+/// Its lifecycle is the single <see cref="Status"/> field; <see cref="DeviceAuthorizationTransitions"/> lists the moves.
+/// </summary>
+public sealed class DeviceAuthorization
+{
+    public required string Id { get; set; }
+
+    /// <summary>SHA-256 of the device code (base64url). The device code itself is a bearer secret and is never stored.</summary>
+    public required string DeviceCodeHash { get; set; }
+
+    /// <summary>The normalized user code: 8 characters of the RFC 8628 §6.1 base-20 alphabet, no separator.</summary>
+    public required string UserCode { get; set; }
+
+    public required string ClientId { get; set; }
+
+    /// <summary>The granted scopes, space separated (RFC 6749 §3.3).</summary>
+    public required string Scope { get; set; }
+
+    /// <summary>What the waiting screen calls itself. Self-reported, so shown as such.</summary>
+    public string? DeviceName { get; set; }
+    public string? RequesterIp { get; set; }
+    public string? RequesterUserAgent { get; set; }
+
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public int IntervalSeconds { get; set; }
+
+    public DeviceAuthorizationStatus Status { get; set; }
+
+    /// <summary>Counts transitions; bumped by every status change.</summary>
+    public int Version { get; set; }
+
+    /// <summary>The account that scanned (claimed) the request, RFC 8628 §5.5.</summary>
+    public string? SubjectId { get; set; }
+
+    public DateTimeOffset? ScannedAt { get; set; }
+    public DateTimeOffset? DecidedAt { get; set; }
+    public DateTimeOffset? RedeemedAt { get; set; }
+
+    /// <summary>The waiting screen's linked device, created when the code is redeemed.</summary>
+    public string? LinkedDeviceId { get; set; }
+}

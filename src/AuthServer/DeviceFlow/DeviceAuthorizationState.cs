@@ -1,0 +1,33 @@
+using AuthServer.Data.Entities;
+
+namespace AuthServer.DeviceFlow;
+
+/// <summary>An immutable snapshot of a login request, as held in memory and handed to pages and endpoints.</summary>
+public sealed record DeviceAuthorizationState(
+    string Id,
+    string UserCode,
+    string ClientId,
+    string Scope,
+    string? DeviceName,
+    string? RequesterIp,
+    string? RequesterUserAgent,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset ExpiresAt,
+    int IntervalSeconds,
+    DeviceAuthorizationStatus Status,
+    int Version,
+    string? SubjectId,
+    DateTimeOffset? DecidedAt)
+{
+    public static DeviceAuthorizationState From(DeviceAuthorization entity) => new(
+        entity.Id, entity.UserCode, entity.ClientId, entity.Scope, entity.DeviceName, entity.RequesterIp,
+        entity.RequesterUserAgent, entity.CreatedAt, entity.ExpiresAt, entity.IntervalSeconds, entity.Status,
+        entity.Version, entity.SubjectId, entity.DecidedAt);
+
+    public bool IsExpired(DateTimeOffset now) => DeviceAuthorizationTransitions.IsExpired(Status, ExpiresAt, now);
+
+    /// <summary>Whether a user can still scan, approve or deny it.</summary>
+    public bool IsOpen(DateTimeOffset now) => DeviceAuthorizationTransitions.IsOpen(Status) && !IsExpired(now);
+
+    public string[] Scopes => Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+
+namespace AuthServer.DeviceFlow;
+
+/// <summary>
+/// The login requests this node has seen, keyed by device-code hash, with their polling bookkeeping.
+/// A pending poll is answered from here: one hash and one dictionary lookup, no database round trip and no write
+/// (the database stays the source of truth; every transition updates it first, then this cache).
+/// </summary>
+public sealed class LiveRequestCache
+{
+    private readonly ConcurrentDictionary<string, LiveRequest> _byDeviceCodeHash = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LiveRequest> _byId = new(StringComparer.Ordinal);
+
+    public int Count => _byId.Count;
+
+    public LiveRequest? Find(string deviceCodeHash) => _byDeviceCodeHash.GetValueOrDefault(deviceCodeHash);
+
+    public LiveRequest Add(string deviceCodeHash, DeviceAuthorizationState state)
+    {
+        var live = _byDeviceCodeHash.GetOrAdd(deviceCodeHash, static (_, s) => new LiveRequest(s), state);
+        _byId[state.Id] = live;
+        return live;
+    }
+
+    /// <summary>Publishes a newer snapshot; older ones (by <see cref="DeviceAuthorizationState.Version"/>) are ignored.</summary>
+    public void Update(DeviceAuthorizationState state)
+    {
+        if (_byId.TryGetValue(state.Id, out var live)) live.Publish(state);
+    }
+
+    /// <summary>Forgets requests that ended a while ago; a late poll then reads the database once.</summary>
+    public int Evict(DateTimeOffset olderThan)
+    {
+        var evicted = 0;
+        foreach (var (hash, live) in _byDeviceCodeHash)
+        {
+            if (live.State.ExpiresAt >= olderThan) continue;
+            _byDeviceCodeHash.TryRemove(hash, out _);
+            _byId.TryRemove(live.State.Id, out _);
+            evicted++;
+        }
+        return evicted;
+    }
+}
+
+/// <summary>A cached login request and its polling state (RFC 8628 §3.5).</summary>
+public sealed class LiveRequest(DeviceAuthorizationState state)
+{
+    /// <summary>
+    /// Clients measure the interval from when they received the previous response, and a network adds jitter; a poll
+    /// up to this much early is not treated as too fast, so well-behaved clients are never slowed down.
+    /// </summary>
+    public static readonly TimeSpan Jitter = TimeSpan.FromSeconds(1);
+
+    /// <summary>RFC 8628 §3.5: each <c>slow_down</c> adds 5 seconds to the interval.</summary>
+    public const int SlowDownIncrementSeconds = 5;
+
+    private readonly Lock _gate = new();
+    private DeviceAuthorizationState _state = state;
+    private DateTimeOffset? _lastPoll;
+    private int _intervalSeconds = state.IntervalSeconds;
+
+    public DeviceAuthorizationState State => Volatile.Read(ref _state);
+
+    /// <summary>The interval this client must now keep, including every slow_down it earned.</summary>
+    public int IntervalSeconds { get { lock (_gate) return _intervalSeconds; } }
+
+    public void Publish(DeviceAuthorizationState state)
+    {
+        lock (_gate)
+        {
+            if (state.Version >= _state.Version) Volatile.Write(ref _state, state);
+        }
+    }
+
+    /// <summary>
+    /// Records a poll of a pending request and tells whether it came too soon after the previous one. A too-fast poll
+    /// raises the interval by 5 seconds "for this and all subsequent requests" (RFC 8628 §3.5); the next poll is
+    /// measured from this one, as the client measures it.
+    /// </summary>
+    public bool RecordPendingPoll(DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            var tooFast = _lastPoll is { } last && now - last < TimeSpan.FromSeconds(_intervalSeconds) - Jitter;
+            _lastPoll = now;
+            if (tooFast) _intervalSeconds += SlowDownIncrementSeconds;
+            return tooFast;
+        }
+    }
+}

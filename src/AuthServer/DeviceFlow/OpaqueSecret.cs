@@ -1,0 +1,24 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AuthServer.DeviceFlow;
+
+/// <summary>
+/// Opaque bearer secrets (device codes, refresh tokens): 256 random bits, base64url, stored only as a SHA-256 hash.
+/// Lookups go by hash, so a timing difference in the index search reveals nothing about the stored secret.
+/// </summary>
+public static class OpaqueSecret
+{
+    public static string New() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+
+    public static string Hash(string secret)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        var max = Encoding.UTF8.GetMaxByteCount(secret.Length);
+        var bytes = max <= 256 ? stackalloc byte[max] : new byte[max];
+        var length = Encoding.UTF8.GetBytes(secret, bytes);
+        SHA256.HashData(bytes[..length], hash);
+        return Base64UrlEncoder.Encode(hash.ToArray());
+    }
+}

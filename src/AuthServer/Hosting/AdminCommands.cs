@@ -1,0 +1,64 @@
+using AuthServer.Clients;
+using AuthServer.Data.Entities;
+using Microsoft.AspNetCore.Identity;
+
+namespace AuthServer.Hosting;
+
+/// <summary>
+/// Operator commands run instead of the server:
+/// <c>hash-secret</c> prints a new client secret and the hash to put in <c>Clients:&lt;id&gt;:SecretHashes</c>;
+/// <c>create-admin &lt;email&gt;</c> creates (or promotes) an administrator, reading the password from standard input
+/// so it never appears in the process list or shell history.
+/// </summary>
+public static class AdminCommands
+{
+    public const string AdminRole = "admin";
+
+    public static async Task<bool> TryRunAsync(WebApplication app, string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "hash-secret":
+                var secret = ClientSecretHasher.NewSecret();
+                Console.WriteLine($"secret: {secret}");
+                Console.WriteLine($"hash:   {ClientSecretHasher.Hash(secret)}");
+                return true;
+
+            case "create-admin" when args.Length == 2:
+                await app.InitializeAuthServerAsync();
+                Environment.ExitCode = await CreateAdminAsync(app.Services, args[1], Console.In.ReadLine() ?? "");
+                return true;
+
+            case "create-admin":
+                Console.Error.WriteLine("usage: echo \"$PASSWORD\" | AuthServer create-admin <email>");
+                Environment.ExitCode = 2;
+                return true;
+
+            default:
+                return false;
+        }
+    }
+
+    public static async Task<int> CreateAdminAsync(IServiceProvider root, string email, string password)
+    {
+        await using var scope = root.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
+        if (!await roles.RoleExistsAsync(AdminRole)) await roles.CreateAsync(new IdentityRole(AdminRole));
+
+        var user = await users.FindByEmailAsync(email);
+        if (user is null)
+        {
+            user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
+            var created = await users.CreateAsync(user, password);
+            if (!created.Succeeded)
+            {
+                Console.Error.WriteLine(string.Join(Environment.NewLine, created.Errors.Select(e => e.Description)));
+                return 1;
+            }
+        }
+        if (!await users.IsInRoleAsync(user, AdminRole)) await users.AddToRoleAsync(user, AdminRole);
+        Console.WriteLine($"{email} is an administrator.");
+        return 0;
+    }
+}

@@ -1,0 +1,143 @@
+using System.Net;
+using AuthServer.Clients;
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using AuthServer.Protocol;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration.Json;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.FileProviders;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Hosting;
+
+public static class AuthServerServices
+{
+    public const string ConnectionStringName = "AuthServer";
+
+    /// <summary>Registers everything the server needs, bound to its configuration sections.</summary>
+    public static WebApplicationBuilder AddAuthServer(this WebApplicationBuilder builder)
+    {
+        ReadOperatorSettingsFromBuildOutput(builder.Configuration);
+        var services = builder.Services;
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<AuthServerOptions>().BindConfiguration(AuthServerOptions.Section)
+            .Validate(o => builder.Environment.IsDevelopment() || o.Issuer is { Scheme: "https", Query: "", Fragment: "" },
+                "AuthServer:Issuer must be set to an https URL without query or fragment outside Development (RFC 8414 §2).")
+            .ValidateOnStart();
+        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
+
+        AddStorage(builder);
+        AddIdentity(builder);
+        AddForwardedHeaders(builder);
+
+        services.AddSingleton<IssuerResolver>();
+        services.AddSingleton<ScopeCatalog>();
+        services.AddSingleton<ClientStore>();
+        services.AddSingleton<ClientAuthenticator>();
+        services.AddSingleton<LiveRequestCache>();
+        services.AddSingleton<SigningKeyStore>();
+        services.AddScoped<ClientSeeder>();
+        services.AddScoped<DeviceFlowService>();
+        services.AddScoped<TokenIssuer>();
+        services.AddScoped<DeviceCodeGrant>();
+        services.AddScoped<RefreshTokenGrant>();
+        services.AddScoped<CleanupJob>();
+        services.AddHostedService<CleanupWorker>();
+
+        services.AddProblemDetails();
+        services.AddRazorPages();
+        return builder;
+    }
+
+    private static void AddStorage(WebApplicationBuilder builder)
+    {
+        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
+            ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
+        builder.Services.AddDbContext<AuthServerDbContext>(options => options.UseSqlite(connectionString));
+        builder.Services.AddScoped<SchemaMigrator>();
+
+        // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
+        builder.Services.AddDataProtection().SetApplicationName("AuthServer");
+        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
+            new ConfigureOptions<KeyManagementOptions>(options =>
+                options.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>())));
+    }
+
+    private static void AddIdentity(WebApplicationBuilder builder)
+    {
+        builder.Services.AddDefaultIdentity<ApplicationUser>(options =>
+            {
+                options.SignIn.RequireConfirmedAccount = false;
+                options.User.RequireUniqueEmail = true;
+                options.Password.RequiredLength = 10;
+                options.Lockout.AllowedForNewUsers = true;
+                options.Lockout.MaxFailedAccessAttempts = 5;
+                options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+            })
+            .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
+            .AddEntityFrameworkStores<AuthServerDbContext>();
+
+        builder.Services.ConfigureApplicationCookie(options =>
+        {
+            options.Cookie.Name = "authserver.session";
+            options.Cookie.HttpOnly = true;
+            options.Cookie.SameSite = SameSiteMode.Lax;
+            options.SlidingExpiration = true;
+            options.ExpireTimeSpan = TimeSpan.FromDays(14);
+        });
+    }
+
+    /// <summary>
+    /// The requester IP shown to the approving user must not be spoofable: X-Forwarded-For is honoured only from the
+    /// proxies listed in <c>ForwardedHeaders:KnownProxies</c>, and from nobody when the list is empty.
+    /// </summary>
+    private static void AddForwardedHeaders(WebApplicationBuilder builder)
+    {
+        var proxies = builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [];
+        builder.Services.Configure<ForwardedHeadersOptions>(options =>
+        {
+            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
+            options.KnownIPNetworks.Clear();
+            options.KnownProxies.Clear();
+            foreach (var proxy in proxies)
+            {
+                options.KnownProxies.Add(IPAddress.TryParse(proxy, out var address)
+                    ? address
+                    : throw new InvalidOperationException($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address."));
+            }
+        });
+    }
+
+    /// <summary>
+    /// The operator's appsettings files live once, at the repository root, and every build carries a copy next to the
+    /// binaries. Read them from there, whatever the content root is (dotnet run, tests, a published build), keeping
+    /// their place in the configuration order so environment variables and the command line still win.
+    /// </summary>
+    private static void ReadOperatorSettingsFromBuildOutput(ConfigurationManager configuration)
+    {
+        var sources = (IList<IConfigurationSource>)configuration.Sources;
+        for (var i = 0; i < sources.Count; i++)
+        {
+            if (sources[i] is JsonConfigurationSource { Path: { } path } json
+                && path.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase)
+                && File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, path)))
+            {
+                sources[i] = new JsonConfigurationSource
+                {
+                    Path = path,
+                    Optional = json.Optional,
+                    ReloadOnChange = json.ReloadOnChange,
+                    FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory),
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using AuthServer.Clients;
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Hosting;
+
+public static class AuthServerStartup
+{
+    /// <summary>
+    /// Brings the database to the current schema, registers the configured clients, makes sure signing keys exist and,
+    /// in Development, seeds the demo user. Runs before the server accepts requests.
+    /// </summary>
+    public static async Task InitializeAuthServerAsync(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("AuthServer.Startup");
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            var services = scope.ServiceProvider;
+            await services.GetRequiredService<SchemaMigrator>().MigrateAsync();
+            await services.GetRequiredService<ClientSeeder>().SeedAsync();
+            if (app.Environment.IsDevelopment()) await SeedDemoUserAsync(services, logger);
+        }
+        await app.Services.GetRequiredService<ClientStore>().ReloadAsync();
+        await app.Services.GetRequiredService<SigningKeyStore>().InitializeAsync();
+    }
+
+    private static async Task SeedDemoUserAsync(IServiceProvider services, ILogger logger)
+    {
+        var demo = services.GetRequiredService<IOptions<DemoOptions>>().Value;
+        if (string.IsNullOrEmpty(demo.Email) || string.IsNullOrEmpty(demo.Password)) return;
+
+        var users = services.GetRequiredService<UserManager<ApplicationUser>>();
+        if (await users.FindByEmailAsync(demo.Email) is null)
+        {
+            var user = new ApplicationUser { UserName = demo.Email, Email = demo.Email, EmailConfirmed = true, DisplayName = "Demo User" };
+            var result = await users.CreateAsync(user, demo.Password);
+            if (!result.Succeeded)
+                throw new InvalidOperationException("Demo user: " + string.Join(" ", result.Errors.Select(e => e.Description)));
+        }
+        // Development only: the demo credentials are in appsettings.Development.json anyway.
+        logger.LogWarning("Development demo user: {Email} / {Password}", demo.Email, demo.Password);
+    }
+}

@@ -1,0 +1,51 @@
+using AuthServer.Data;
+using AuthServer.DeviceFlow;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Hosting;
+
+/// <summary>Runs <see cref="CleanupJob"/> every few minutes.</summary>
+public sealed class CleanupWorker(IServiceScopeFactory scopes, TimeProvider clock, ILogger<CleanupWorker> logger) : BackgroundService
+{
+    private static readonly TimeSpan Period = TimeSpan.FromMinutes(5);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Period, clock);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                await scope.ServiceProvider.GetRequiredService<CleanupJob>().RunAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Cleanup failed; trying again next period");
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Deletes what can no longer be used: login requests a day after they expired (kept that long for support questions)
+/// and expired refresh tokens; and forgets ended requests held in memory.
+/// </summary>
+public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, TimeProvider clock, ILogger<CleanupJob> logger)
+{
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
+
+    /// <summary>A poll a little after expiry is still answered from memory with <c>expired_token</c>.</summary>
+    public static readonly TimeSpan MemoryGrace = TimeSpan.FromMinutes(5);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var cutoff = now - Retention;
+        var requests = await db.DeviceAuthorizations.Where(d => d.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        var tokens = await db.RefreshTokens.Where(t => t.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        var evicted = cache.Evict(now - MemoryGrace);
+        if (requests + tokens + evicted > 0)
+            logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} refresh tokens, {Evicted} cached requests", requests, tokens, evicted);
+    }
+}

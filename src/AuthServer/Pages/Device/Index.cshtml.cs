@@ -1,0 +1,98 @@
+using AuthServer.Clients;
+using AuthServer.DeviceFlow;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace AuthServer.Pages.Device;
+
+/// <summary>
+/// The verification page (RFC 8628 §3.3): the signed-in user enters or follows a user code, sees who is asking, and
+/// approves or denies. Opening the consent view counts as the scan and claims the request for this account (§5.5).
+/// </summary>
+[Authorize]
+public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, TimeProvider clock) : PageModel
+{
+    [BindProperty]
+    public InputModel Input { get; set; } = new();
+
+    public DevicePageState State { get; private set; } = DevicePageState.EnterCode;
+    public ConsentViewModel? Consent { get; private set; }
+    public string? DeviceName { get; private set; }
+
+    private string UserId => User.FindFirst(System.Security.Claims.ClaimTypes.NameIdentifier)!.Value;
+
+    public async Task OnGetAsync([FromQuery(Name = "user_code")] string? userCode)
+    {
+        if (userCode is null) return;
+        if (await FindAsync(userCode) is not { } request) return;
+
+        var (outcome, state) = await flow.ScanAsync(request.Id, UserId, HttpContext.RequestAborted);
+        State = outcome switch
+        {
+            ScanOutcome.Claimed => DevicePageState.Consent,
+            ScanOutcome.ClaimedByAnotherAccount => DevicePageState.ClaimedByAnotherAccount,
+            _ => Closed(state ?? request),
+        };
+        if (State == DevicePageState.Consent) Consent = ToViewModel(state!);
+    }
+
+    public Task OnPostApproveAsync() => DecideAsync(approve: true);
+
+    public Task OnPostDenyAsync() => DecideAsync(approve: false);
+
+    private async Task DecideAsync(bool approve)
+    {
+        if (await FindAsync(Input.UserCode) is not { } request) return;
+
+        var decided = approve
+            ? await flow.ApproveAsync(request.Id, UserId, HttpContext.RequestAborted)
+            : await flow.DenyAsync(request.Id, UserId, HttpContext.RequestAborted);
+        DeviceName = request.DeviceName ?? clients.Find(request.ClientId)?.DisplayName;
+        if (decided is not null)
+        {
+            State = approve ? DevicePageState.Approved : DevicePageState.Denied;
+            return;
+        }
+
+        // The move was refused: explain from the current state (expired meanwhile, or not this account's request).
+        var current = await flow.ReloadAsync(request.Id, HttpContext.RequestAborted) ?? request;
+        State = current.SubjectId is not null && current.SubjectId != UserId
+            ? DevicePageState.ClaimedByAnotherAccount
+            : Closed(current);
+    }
+
+    /// <summary>Finds the request for a typed or linked code, or sets the page to say why there is none.</summary>
+    private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
+    {
+        State = DevicePageState.NotFound;
+        if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
+        return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
+    }
+
+    private DevicePageState Closed(DeviceAuthorizationState state) => state.Status switch
+    {
+        _ when state.IsExpired(clock.GetUtcNow()) => DevicePageState.Expired,
+        DeviceAuthorizationStatus.Superseded => DevicePageState.Expired,
+        _ => DevicePageState.Finished,
+    };
+
+    private ConsentViewModel ToViewModel(DeviceAuthorizationState state) => new(
+        UserCode.Format(state.UserCode),
+        clients.Find(state.ClientId)?.DisplayName ?? state.ClientId,
+        state.DeviceName,
+        state.RequesterUserAgent,
+        state.RequesterIp,
+        Ago(clock.GetUtcNow() - state.CreatedAt),
+        state.Scopes.Select(scopes.Describe).ToList());
+
+    private static string Ago(TimeSpan elapsed) => elapsed.TotalSeconds switch
+    {
+        < 5 => "just now",
+        < 60 => $"{(int)elapsed.TotalSeconds} seconds ago",
+        < 120 => "a minute ago",
+        < 3600 => $"{(int)elapsed.TotalMinutes} minutes ago",
+        _ => $"{(int)elapsed.TotalHours} hours ago",
+    };
+}

@@ -1,0 +1,16 @@
+using AuthServer.Hosting;
+using AuthServer.Protocol;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddAuthServer();                        // options, storage, identity, protocol services
+
+var app = builder.Build();
+if (await AdminCommands.TryRunAsync(app, args)) return;   // hash-secret, create-admin
+await app.InitializeAuthServerAsync();          // schema, configured clients, signing keys, demo user
+
+app.UseAuthServer();                            // forwarded headers, errors, security headers, sign-in
+app.MapProtocolEndpoints();                     // /.well-known/*, /connect/device, /connect/token, /device/qr
+app.MapRazorPages();                            // /device (verify + consent) and the Identity pages
+app.Run();
+
+public partial class Program;

@@ -1,0 +1,80 @@
+using System.Net.Http.Headers;
+using System.Text;
+using AuthServer.Clients;
+using AuthServer.Data.Entities;
+
+namespace AuthServer.Protocol;
+
+/// <summary>
+/// Identifies the client of a protocol request (RFC 6749 §2.3): confidential clients with
+/// <c>client_secret_basic</c> or <c>client_secret_post</c>, public clients by <c>client_id</c> alone.
+/// </summary>
+public sealed class ClientAuthenticator(ClientStore clients)
+{
+    public static readonly string[] SupportedMethods = ["client_secret_basic", "client_secret_post", "none"];
+
+    public (Client? Client, OAuthError? Error) Authenticate(HttpContext context, ProtocolRequest request)
+    {
+        var bodyId = request["client_id"];
+        var bodySecret = request["client_secret"];
+        string? clientId = bodyId, secret = bodySecret;
+
+        if (context.Request.Headers.Authorization is { Count: > 0 } header)
+        {
+            if (!TryReadBasic(header.ToString(), out var basicId, out var basicSecret))
+                return (null, OAuthError.InvalidClient("The Authorization header is not valid HTTP Basic client authentication."));
+            // §2.3: a client must not use more than one authentication method in a request.
+            if (bodySecret is not null)
+                return (null, OAuthError.InvalidRequest("Use either client_secret_basic or client_secret_post, not both."));
+            if (bodyId is not null && bodyId != basicId)
+                return (null, OAuthError.InvalidClient("client_id does not match the authenticated client."));
+            (clientId, secret) = (basicId, basicSecret);
+        }
+
+        if (string.IsNullOrEmpty(clientId))
+            return (null, OAuthError.InvalidClient("The client is not identified: send client_id."));
+
+        var client = clients.Find(clientId);
+        // Unknown client and wrong secret answer alike, so the endpoint does not reveal which client ids exist.
+        if (client is null)
+            return (null, OAuthError.InvalidClient("Client authentication failed."));
+
+        if (client.Type == ClientType.Public)
+        {
+            return string.IsNullOrEmpty(secret)
+                ? (client, null)
+                : (null, OAuthError.InvalidClient("This client is public and has no secret."));
+        }
+
+        return !string.IsNullOrEmpty(secret) && ClientSecretHasher.Verify(secret, client.SecretHashes)
+            ? (client, null)
+            : (null, OAuthError.InvalidClient("Client authentication failed."));
+    }
+
+    /// <summary>RFC 6749 §2.3.1: both parts are form-urlencoded before being joined by a colon and base64-encoded.</summary>
+    private static bool TryReadBasic(string header, out string clientId, out string secret)
+    {
+        clientId = secret = "";
+        if (!AuthenticationHeaderValue.TryParse(header, out var value)
+            || !string.Equals(value.Scheme, "Basic", StringComparison.OrdinalIgnoreCase)
+            || value.Parameter is null)
+            return false;
+
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value.Parameter));
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+        var colon = decoded.IndexOf(':');
+        if (colon <= 0) return false;
+        clientId = FormDecode(decoded[..colon]);
+        secret = FormDecode(decoded[(colon + 1)..]);
+        return clientId.Length > 0;
+    }
+
+    private static string FormDecode(string value) => Uri.UnescapeDataString(value.Replace('+', ' '));
+}

@@ -1,0 +1,79 @@
+using AuthServer.Clients;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using AuthServer.Hosting;
+using AuthServer.Tokens;
+
+namespace AuthServer.Protocol;
+
+/// <summary><c>POST /connect/device</c>: the device authorization endpoint (RFC 8628 §3.1–3.2).</summary>
+public static class DeviceAuthorizationEndpoint
+{
+    public const string Path = "/connect/device";
+
+    public sealed record Response(
+        string DeviceCode,
+        string UserCode,
+        string VerificationUri,
+        string VerificationUriComplete,
+        int ExpiresIn,
+        int Interval);
+
+    public static async Task<IResult> HandleAsync(
+        HttpContext context,
+        ClientAuthenticator authenticator,
+        ScopeCatalog scopes,
+        DeviceFlowService flow,
+        IssuerResolver issuers)
+    {
+        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        if (error is not null) return error;
+
+        // §3.1: the client authenticates as it would at the token endpoint.
+        var (client, clientError) = authenticator.Authenticate(context, request!);
+        if (clientError is not null) return clientError;
+
+        if (!client!.GrantTypes.Contains(GrantTypes.DeviceCode))
+            return OAuthError.UnauthorizedClient("This client may not use the device authorization grant.");
+
+        if (ResolveScopes(request!, client, scopes) is not { } granted)
+            return OAuthError.InvalidScope("A requested scope is unknown or not allowed for this client.");
+
+        var deviceName = request!["device_name"]?.Trim();
+        if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
+            return OAuthError.InvalidRequest($"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
+
+        var created = await flow.CreateAsync(
+            client,
+            string.Join(' ', granted),
+            string.IsNullOrEmpty(deviceName) ? null : deviceName,
+            context.Connection.RemoteIpAddress?.ToString(),
+            LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString()),
+            context.RequestAborted);
+
+        var issuer = issuers.Resolve(context.Request);
+        return ProtocolResponse.Json(new Response(
+            created.DeviceCode,
+            UserCode.Format(created.State.UserCode),
+            issuer + VerificationPath,
+            VerificationUriComplete(issuer, created.State.UserCode),
+            client.DeviceCodeLifetimeSeconds,
+            client.PollIntervalSeconds));
+    }
+
+    public const string VerificationPath = "/device";
+
+    /// <summary>§3.3.1: the verification URI with the user code in it, so a QR scan needs no typing.</summary>
+    public static string VerificationUriComplete(string issuer, string normalizedUserCode) =>
+        $"{issuer}{VerificationPath}?user_code={UserCode.Format(normalizedUserCode)}";
+
+    /// <summary>
+    /// RFC 6749 §3.3: without a <c>scope</c> parameter the client's registered scopes apply (the documented default);
+    /// with one, every value must be known and allowed for the client. Null when a scope is refused.
+    /// </summary>
+    public static string[]? ResolveScopes(ProtocolRequest request, Client client, ScopeCatalog catalog)
+    {
+        var requested = request.Scopes ?? [.. client.Scopes];
+        return requested.All(s => client.Scopes.Contains(s) && catalog.IsKnown(s)) ? requested : null;
+    }
+}

@@ -1,0 +1,94 @@
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.Identity;
+
+namespace AuthServer.Protocol;
+
+/// <summary>
+/// The device code grant at the token endpoint (RFC 8628 §3.4–3.5). A pending poll is answered from memory: one hash,
+/// one lookup, no write. Only the approved poll touches the database, and only one poll can redeem.
+/// </summary>
+public sealed class DeviceCodeGrant(
+    DeviceFlowService flow,
+    AuthServerDbContext db,
+    UserManager<ApplicationUser> users,
+    TokenIssuer issuer,
+    TimeProvider clock)
+{
+    // §3.5 error codes, answered with 400 like every other token error.
+    private static readonly OAuthError Pending = new("authorization_pending", "The user has not yet approved the request.");
+    private static readonly OAuthError SlowDown = new("slow_down", "Polling too fast: add 5 seconds to the interval.");
+    private static readonly OAuthError Denied = new("access_denied", "The user denied the request.");
+    private static readonly OAuthError Expired = new("expired_token", "The device code has expired: start a new request.");
+    private static readonly OAuthError Superseded = new("expired_token", "The device code was replaced by a newer request.");
+    private static readonly OAuthError Redeemed = OAuthError.InvalidGrant("The device code has already been used.");
+
+    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client)
+    {
+        var deviceCode = request["device_code"];
+        if (string.IsNullOrEmpty(deviceCode))
+            return OAuthError.InvalidRequest("device_code is required.");
+
+        var live = await flow.FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
+        if (live is null)
+            return OAuthError.InvalidGrant("The device code is not valid.");
+
+        // §3.4: the code must have been issued to this client. Same answer as an unknown code: another client learns
+        // nothing about it.
+        var state = live.State;
+        if (state.ClientId != client.ClientId)
+            return OAuthError.InvalidGrant("The device code is not valid.");
+
+        var now = clock.GetUtcNow();
+        if (Finished(state, now) is { } finished) return finished;
+
+        if (state.Status == DeviceAuthorizationStatus.Approved)
+            return await RedeemAsync(context, client, state);
+
+        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
+        // always gets its tokens, however soon it came.
+        return live.RecordPendingPoll(now) ? SlowDown : Pending;
+    }
+
+    /// <summary>The answer for a request that can no longer lead to tokens, or null.</summary>
+    private static OAuthError? Finished(DeviceAuthorizationState state, DateTimeOffset now) => state.Status switch
+    {
+        DeviceAuthorizationStatus.Redeemed => Redeemed,
+        DeviceAuthorizationStatus.Superseded => Superseded,
+        DeviceAuthorizationStatus.Denied => Denied,
+        _ when state.IsExpired(now) => Expired,
+        _ => null,
+    };
+
+    private async Task<IResult> RedeemAsync(HttpContext context, Client client, DeviceAuthorizationState state)
+    {
+        var cancellationToken = context.RequestAborted;
+        var user = state.SubjectId is null ? null : await users.FindByIdAsync(state.SubjectId);
+        if (user is null)
+            return OAuthError.InvalidGrant("The account that approved this request no longer exists.");
+
+        var now = clock.GetUtcNow();
+        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        {
+            var device = LinkedDevices.Create(db, context, user.Id, client, state.DeviceName, now);
+
+            // The conditional UPDATE comes first: of any number of concurrent polls exactly one moves the request
+            // to Redeemed; the others roll back and are told the code is used.
+            if (!await flow.TryRedeemAsync(state.Id, device.Id, cancellationToken))
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                db.ChangeTracker.Clear();
+                var fresh = await flow.ReloadAsync(state.Id, cancellationToken);
+                return (fresh is null ? null : Finished(fresh, clock.GetUtcNow())) ?? Redeemed;
+            }
+
+            var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now));
+            await db.SaveChangesAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            await flow.ReloadAsync(state.Id, cancellationToken);
+            return ProtocolResponse.Json(response);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+using AuthServer.Clients;
+using AuthServer.Hosting;
+using AuthServer.Tokens;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Protocol;
+
+/// <summary>
+/// Authorization server metadata (RFC 8414 §2), served at <c>/.well-known/oauth-authorization-server</c> and, with the
+/// OpenID Connect Discovery members, at <c>/.well-known/openid-configuration</c>. It advertises what exists, and
+/// nothing that does not.
+/// </summary>
+public static class Discovery
+{
+    public const string OAuthPath = "/.well-known/oauth-authorization-server";
+    public const string OpenIdPath = "/.well-known/openid-configuration";
+
+    public static IResult Handle(HttpContext context, IssuerResolver issuers, ScopeCatalog scopes, IOptions<TokenOptions> tokens)
+    {
+        var issuer = issuers.Resolve(context.Request);
+        context.Response.Headers.CacheControl = "public, max-age=300";
+        return TypedResults.Json(new Dictionary<string, object>
+        {
+            ["issuer"] = issuer,
+            ["token_endpoint"] = issuer + TokenEndpoint.Path,
+            ["device_authorization_endpoint"] = issuer + DeviceAuthorizationEndpoint.Path,
+            ["jwks_uri"] = issuer + Jwks.Path,
+            ["grant_types_supported"] = GrantTypes.Implemented,
+            // RFC 8414 §2 requires this member; there is no authorization endpoint yet, so no response type is offered.
+            ["response_types_supported"] = Array.Empty<string>(),
+            ["token_endpoint_auth_methods_supported"] = ClientAuthenticator.SupportedMethods,
+            ["scopes_supported"] = scopes.Names.ToArray(),
+            // OpenID Connect Discovery 1.0 §3, for the ID tokens the token endpoint returns with the openid scope.
+            ["subject_types_supported"] = new[] { "public" },
+            ["id_token_signing_alg_values_supported"] = new[] { tokens.Value.IdentityTokenAlgorithm },
+            ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "name", "preferred_username", "email", "email_verified", TokenIssuer.DeviceIdClaim },
+        });
+    }
+}

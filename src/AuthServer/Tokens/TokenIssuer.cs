@@ -1,0 +1,110 @@
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using AuthServer.Hosting;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AuthServer.Tokens;
+
+/// <summary>What a successful grant hands to <see cref="TokenIssuer"/>.</summary>
+public sealed record TokenGrant(
+    ApplicationUser User,
+    Client Client,
+    IReadOnlyList<string> Scopes,
+    LinkedDevice Device,
+    DateTimeOffset AuthTime,
+    string? RefreshFamilyId = null,
+    IReadOnlyList<string>? RefreshTokenScopes = null);
+
+/// <summary>The successful token response (RFC 6749 §5.1), serialized in snake_case.</summary>
+public sealed record TokenResponse(
+    string AccessToken,
+    string TokenType,
+    int ExpiresIn,
+    string Scope,
+    string? RefreshToken,
+    string? IdToken);
+
+/// <summary>
+/// Issues the tokens of a grant: a JWT access token (RFC 9068), an ID token when <c>openid</c> was granted, and an
+/// opaque refresh token when <c>offline_access</c> was granted. Every token carries the linked device's id.
+/// The refresh token is added to the caller's unit of work; the caller saves and commits.
+/// </summary>
+public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IOptions<TokenOptions> options, IssuerResolver issuers, TimeProvider clock)
+{
+    public const string DeviceIdClaim = "device_id";
+
+    // Token times come from TimeProvider, not from the handler's own clock.
+    private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
+
+    public TokenResponse Issue(HttpRequest request, TokenGrant grant)
+    {
+        var settings = options.Value;
+        var issuer = issuers.Resolve(request);
+        var now = clock.GetUtcNow();
+        var scope = string.Join(' ', grant.Scopes);
+
+        // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required; scope per §2.2.3.
+        var accessToken = Handler.CreateToken(new SecurityTokenDescriptor
+        {
+            TokenType = "at+jwt",
+            Issuer = issuer,
+            Audience = settings.Audience,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = now.Add(settings.AccessTokenLifetime).UtcDateTime,
+            SigningCredentials = keys.GetSigningCredentials(settings.AccessTokenAlgorithm),
+            Claims = new Dictionary<string, object>
+            {
+                [JwtRegisteredClaimNames.Sub] = grant.User.Id,
+                ["client_id"] = grant.Client.ClientId,
+                ["scope"] = scope,
+                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+                [JwtRegisteredClaimNames.AuthTime] = grant.AuthTime.ToUnixTimeSeconds(),
+                [DeviceIdClaim] = grant.Device.Id,
+            },
+        });
+
+        string? idToken = null;
+        if (grant.Scopes.Contains(ScopeCatalog.OpenId))
+        {
+            // OIDC Core §2: the ID token is for the client (aud = client_id) and says who signed in, and when.
+            var claims = UserClaims.For(grant.User, grant.Scopes);
+            claims[JwtRegisteredClaimNames.AuthTime] = grant.AuthTime.ToUnixTimeSeconds();
+            claims[DeviceIdClaim] = grant.Device.Id;
+            idToken = Handler.CreateToken(new SecurityTokenDescriptor
+            {
+                Issuer = issuer,
+                Audience = grant.Client.ClientId,
+                IssuedAt = now.UtcDateTime,
+                Expires = now.Add(settings.IdentityTokenLifetime).UtcDateTime,
+                SigningCredentials = keys.GetSigningCredentials(settings.IdentityTokenAlgorithm),
+                Claims = claims,
+            });
+        }
+
+        string? refreshToken = null;
+        var refreshScopes = grant.RefreshTokenScopes ?? grant.Scopes;
+        if (refreshScopes.Contains(ScopeCatalog.OfflineAccess))
+        {
+            refreshToken = OpaqueSecret.New();
+            db.RefreshTokens.Add(new RefreshToken
+            {
+                Id = Guid.CreateVersion7(now).ToString("N"),
+                TokenHash = OpaqueSecret.Hash(refreshToken),
+                FamilyId = grant.RefreshFamilyId ?? Guid.CreateVersion7(now).ToString("N"),
+                ClientId = grant.Client.ClientId,
+                UserId = grant.User.Id,
+                LinkedDeviceId = grant.Device.Id,
+                Scope = string.Join(' ', refreshScopes),
+                AuthTime = grant.AuthTime,
+                CreatedAt = now,
+                ExpiresAt = now.Add(settings.RefreshTokenLifetime),
+            });
+        }
+
+        return new TokenResponse(accessToken, "Bearer", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken);
+    }
+}
