@@ -1,0 +1,73 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+
+namespace AuthServer.Tests.Infrastructure;
+
+/// <summary>
+/// The real server in memory, in the Development environment (so the demo user and <c>demo-tv</c> exist), on its own
+/// SQLite file, with a clock the test controls. Extra settings override the operator's configuration.
+/// </summary>
+public class AuthServerFactory : WebApplicationFactory<Program>
+{
+    public const string DemoEmail = "demo@example.com";
+    public const string DemoPassword = "Demo-Password-1";
+
+    /// <summary>A confidential test client, registered for every factory. Its plain secret is <see cref="SecretClientSecret"/>.</summary>
+    public const string SecretClientId = "test-confidential";
+    public const string SecretClientSecret = "test-secret-with-enough-entropy-0123456789";
+
+    private readonly string _databaseDirectory = Directory.CreateTempSubdirectory("authserver-test-").FullName;
+    private readonly Dictionary<string, string?> _settings;
+
+    public FakeClock Clock { get; } = new();
+
+    public string DatabasePath => Path.Combine(_databaseDirectory, "authserver.db");
+
+    public AuthServerFactory()
+    {
+        _settings = new Dictionary<string, string?>
+        {
+            [$"Clients:{SecretClientId}:DisplayName"] = "Test confidential device",
+            [$"Clients:{SecretClientId}:Type"] = "Confidential",
+            [$"Clients:{SecretClientId}:Secrets:0"] = SecretClientSecret,
+            [$"Clients:{SecretClientId}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
+            [$"Clients:{SecretClientId}:Scopes:0"] = "openid",
+            [$"Clients:{SecretClientId}:Scopes:1"] = "api",
+        };
+    }
+
+    /// <summary>A factory whose configuration adds or overrides <paramref name="settings"/>.</summary>
+    public static AuthServerFactory With(Dictionary<string, string?> settings)
+    {
+        var factory = new AuthServerFactory();
+        foreach (var (key, value) in settings) factory._settings[key] = value;
+        return factory;
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("ConnectionStrings:AuthServer", $"Data Source={DatabasePath}");
+        foreach (var (key, value) in _settings) builder.UseSetting(key, value);
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureTestServices(services =>
+        {
+            services.RemoveAll<TimeProvider>();
+            services.AddSingleton<TimeProvider>(Clock);
+        });
+    }
+
+    /// <summary>A client that keeps cookies and does not follow redirects, like a careful browser test.</summary>
+    public HttpClient CreateBrowser() => CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_databaseDirectory, recursive: true); } catch (IOException) { }
+    }
+}
