@@ -1,0 +1,139 @@
+using System.Net;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace AuthServer.Tests.Protocol;
+
+public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    private readonly HttpClient _device = factory.CreateClient();
+
+    [Fact]
+    public async Task A_refresh_returns_new_tokens_for_the_same_user_and_device()
+    {
+        var first = await factory.SignInDeviceAsync();
+        factory.Clock.Advance(TimeSpan.FromMinutes(11));
+
+        var refreshed = await _device.RefreshAsync(first.Get("refresh_token"));
+
+        refreshed.Status.ShouldBe(HttpStatusCode.OK);
+        refreshed.Response.Headers.CacheControl!.NoStore.ShouldBeTrue();
+        var before = new JsonWebToken(first.Get("access_token"));
+        var after = new JsonWebToken(refreshed.Get("access_token"));
+        after.Subject.ShouldBe(before.Subject);
+        after.GetClaim("device_id").Value.ShouldBe(before.GetClaim("device_id").Value);
+        after.IssuedAt.ShouldBeGreaterThan(before.IssuedAt);
+        refreshed.Get("refresh_token").ShouldNotBe(first.Get("refresh_token"));
+    }
+
+    [Fact]
+    public async Task A_used_refresh_token_cannot_be_used_again()
+    {
+        var first = await factory.SignInDeviceAsync();
+        (await _device.RefreshAsync(first.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+
+        var again = await _device.RefreshAsync(first.Get("refresh_token"));
+
+        again.Status.ShouldBe(HttpStatusCode.BadRequest);
+        again.Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task The_rotated_refresh_token_keeps_working()
+    {
+        var token = (await factory.SignInDeviceAsync()).Get("refresh_token");
+        for (var i = 0; i < 3; i++)
+        {
+            var refreshed = await _device.RefreshAsync(token);
+            refreshed.Status.ShouldBe(HttpStatusCode.OK);
+            token = refreshed.Get("refresh_token");
+        }
+    }
+
+    [Fact]
+    public async Task An_unknown_refresh_token_is_invalid_grant()
+    {
+        var answer = await _device.RefreshAsync("made-up");
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task An_expired_refresh_token_is_invalid_grant()
+    {
+        var first = await factory.SignInDeviceAsync();
+        factory.Clock.Advance(TimeSpan.FromDays(31));
+
+        (await _device.RefreshAsync(first.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task Another_client_cannot_use_the_refresh_token()
+    {
+        var first = await factory.SignInDeviceAsync();
+
+        var answer = await _device.RefreshAsync(first.Get("refresh_token"), clientId: "web");
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task A_narrower_scope_may_be_requested_and_the_session_survives()
+    {
+        var first = await factory.SignInDeviceAsync();
+
+        var narrow = await _device.RefreshAsync(first.Get("refresh_token"), scope: "api");
+        narrow.Status.ShouldBe(HttpStatusCode.OK);
+        narrow.Get("scope").ShouldBe("api");
+        new JsonWebToken(narrow.Get("access_token")).GetClaim("scope").Value.ShouldBe("api");
+
+        // RFC 6749 §6: the new refresh token keeps the original scope.
+        var full = await _device.RefreshAsync(narrow.Get("refresh_token"));
+        full.Get("scope").ShouldBe(Infrastructure.Protocol.DemoScopes);
+    }
+
+    [Fact]
+    public async Task A_wider_scope_is_invalid_scope()
+    {
+        var first = await factory.SignInDeviceAsync(scope: "openid offline_access");
+
+        var answer = await _device.RefreshAsync(first.Get("refresh_token"), scope: "openid offline_access api");
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_scope");
+    }
+
+    [Fact]
+    public async Task Concurrent_uses_of_one_refresh_token_succeed_exactly_once()
+    {
+        var first = await factory.SignInDeviceAsync();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => _device.RefreshAsync(first.Get("refresh_token")))));
+
+        answers.Count(a => a.Status == HttpStatusCode.OK).ShouldBe(1);
+        answers.Where(a => a.Status != HttpStatusCode.OK).ShouldAllBe(a => a.Error == "invalid_grant");
+    }
+
+    [Fact]
+    public async Task A_refresh_updates_the_linked_devices_last_use()
+    {
+        var first = await factory.SignInDeviceAsync();
+        var deviceId = new JsonWebToken(first.Get("access_token")).GetClaim("device_id").Value;
+        factory.Clock.Advance(TimeSpan.FromHours(2));
+
+        (await _device.RefreshAsync(first.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT \"CreatedAt\", \"LastUsedAt\", \"Name\", \"ClientId\" FROM \"LinkedDevices\" WHERE \"Id\" = $id";
+        command.Parameters.AddWithValue("$id", deviceId);
+        await using var reader = await command.ExecuteReaderAsync();
+        (await reader.ReadAsync()).ShouldBeTrue();
+        (reader.GetInt64(1) - reader.GetInt64(0)).ShouldBe((long)TimeSpan.FromHours(2).TotalMilliseconds);
+        reader.GetString(2).ShouldBe("Living room TV");
+        reader.GetString(3).ShouldBe("demo-tv");
+    }
+}
