@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The one test command. Installs what the tests need when it is missing, builds, runs every test, and ends with a
+# plain "N passed, N failed" line. Exit status is non-zero when anything fails.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=""
+install_debian() {
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# zbarimg decodes the QR codes the server draws, as a phone camera would.
+command -v zbarimg >/dev/null 2>&1 || { echo "installing zbar-tools"; install_debian zbar-tools; }
+# An independent OAuth client library (openid-client) for the interop test.
+command -v node >/dev/null 2>&1 || { echo "installing nodejs"; install_debian nodejs npm; }
+if [ ! -d tests/interop/node_modules ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then
+  (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+results=.test-results
+rm -rf "$results"
+status=0
+dotnet test AuthServer.sln --configuration Release --logger "trx" --results-directory "$results" || status=$?
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n1)
+  p=$(sed -E 's/.* passed="([0-9]+)".*/\1/' <<<"$counters"); f=$(sed -E 's/.* failed="([0-9]+)".*/\1/' <<<"$counters")
+  passed=$((passed + p)); failed=$((failed + f))
+done
+if [ "$passed" -eq 0 ] && [ "$status" -eq 0 ]; then status=1; echo "no test results were found"; fi
+echo "$passed passed, $failed failed"
+exit "$status"
