@@ -1,11 +1,12 @@
 using AuthServer.Data;
 using AuthServer.Data.Entities;
+using AuthServer.Tokens;
 using Microsoft.EntityFrameworkCore;
 
 namespace AuthServer.Clients;
 
 /// <summary>Upserts the <c>Clients</c> configuration section into the database at start-up.</summary>
-public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configuration, TimeProvider clock, ILogger<ClientSeeder> logger)
+public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configuration, ScopeCatalog scopes, TimeProvider clock, ILogger<ClientSeeder> logger)
 {
     public const string Section = "Clients";
 
@@ -15,7 +16,7 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
         var now = clock.GetUtcNow();
         foreach (var (clientId, definition) in definitions)
         {
-            Validate(clientId, definition);
+            Validate(clientId, definition, scopes);
             var client = await db.Clients.FindAsync([clientId], cancellationToken);
             if (client is null)
             {
@@ -40,7 +41,7 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
     }
 
     /// <summary>A broken client definition stops start-up with a message naming it, rather than failing at first use.</summary>
-    private static void Validate(string clientId, ClientDefinition definition)
+    private static void Validate(string clientId, ClientDefinition definition, ScopeCatalog scopes)
     {
         void Fail(string why) => throw new InvalidOperationException($"Clients:{clientId}: {why}");
 
@@ -54,6 +55,8 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             Fail("DeviceCodeLifetime must be between 1 second and 1 hour.");
         if (definition.PollInterval < TimeSpan.FromSeconds(1) || definition.PollInterval > TimeSpan.FromMinutes(1))
             Fail("PollInterval must be between 1 second and 1 minute.");
+        foreach (var scope in definition.Scopes.Where(s => !scopes.IsKnown(s)))
+            Fail($"scope '{scope}' is not declared in the Scopes section.");
         foreach (var grant in definition.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))
             Fail($"grant type '{grant}' is not supported.");
         foreach (var uri in definition.RedirectUris.Concat(definition.PostLogoutRedirectUris))

@@ -75,7 +75,13 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
 
         var entity = await db.DeviceAuthorizations.AsNoTracking()
             .FirstOrDefaultAsync(d => d.DeviceCodeHash == hash, cancellationToken);
-        return entity is null ? null : cache.Add(hash, DeviceAuthorizationState.From(entity));
+        if (entity is null) return null;
+
+        var added = cache.Add(hash, DeviceAuthorizationState.From(entity));
+        // A transition that committed between the read above and the Add found nothing cached to update; read once
+        // more so the cache cannot keep a stale snapshot. Misses are rare (first poll after a restart), so this is cheap.
+        await ReloadAsync(entity.Id, cancellationToken);
+        return added;
     }
 
     public async Task<DeviceAuthorizationState?> FindByUserCodeAsync(string normalizedUserCode, CancellationToken cancellationToken)

@@ -15,6 +15,10 @@ public sealed class AuthServerOptions
 
     /// <summary>Whether the Identity pages let anyone create an account.</summary>
     public bool AllowSelfRegistration { get; set; }
+
+    /// <summary>User-code lookups allowed per client IP per minute (RFC 8628 §5.1).</summary>
+    [Range(1, 10_000)]
+    public int UserCodeLookupsPerMinute { get; set; } = 30;
 }
 
 /// <summary>The <c>Tokens</c> configuration section.</summary>

@@ -30,8 +30,14 @@ public static class AuthServerServices
         services.AddOptions<AuthServerOptions>().BindConfiguration(AuthServerOptions.Section)
             .Validate(o => builder.Environment.IsDevelopment() || o.Issuer is { Scheme: "https", Query: "", Fragment: "" },
                 "AuthServer:Issuer must be set to an https URL without query or fragment outside Development (RFC 8414 §2).")
+            // The endpoints are mapped at the root; an issuer with a path would advertise URLs that do not resolve.
+            .Validate(o => o.Issuer is null || o.Issuer.AbsolutePath == "/", "AuthServer:Issuer must not have a path.")
+            .ValidateDataAnnotations()
             .ValidateOnStart();
-        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<TokenOptions>().BindConfiguration(TokenOptions.Section).ValidateDataAnnotations()
+            .Validate(o => SigningKeyStore.Algorithms.Contains(o.AccessTokenAlgorithm) && SigningKeyStore.Algorithms.Contains(o.IdentityTokenAlgorithm),
+                $"Tokens:AccessTokenAlgorithm and Tokens:IdentityTokenAlgorithm must be one of {string.Join(", ", SigningKeyStore.Algorithms)}.")
+            .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
 
         AddStorage(builder);
@@ -52,6 +58,7 @@ public static class AuthServerServices
         services.AddScoped<CleanupJob>();
         services.AddHostedService<CleanupWorker>();
 
+        services.AddUserCodeRateLimit();
         services.AddProblemDetails();
         services.AddRazorPages();
         return builder;

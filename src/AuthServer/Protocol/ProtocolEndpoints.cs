@@ -1,3 +1,5 @@
+using AuthServer.Hosting;
+
 namespace AuthServer.Protocol;
 
 public static class ProtocolEndpoints
@@ -10,7 +12,7 @@ public static class ProtocolEndpoints
         app.MapGet(Jwks.Path, Jwks.Handle);
         app.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
         app.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
-        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
+        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync).RequireRateLimiting(UserCodeRateLimit.Policy);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.
         foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path })

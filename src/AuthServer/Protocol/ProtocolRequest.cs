@@ -12,7 +12,10 @@ public sealed class ProtocolRequest
 
     private ProtocolRequest(IFormCollection form) => _form = form;
 
-    public string? this[string name] => _form.TryGetValue(name, out var value) ? value.ToString() : null;
+    /// <summary>A parameter's value; null when absent or empty, since RFC 6749 §3.1 says parameters sent without a
+    /// value must be treated as if they were omitted.</summary>
+    public string? this[string name] =>
+        _form.TryGetValue(name, out var value) && !StringValues.IsNullOrEmpty(value) && value.ToString() is { Length: > 0 } text ? text : null;
 
     /// <summary>Reads and checks the form; returns an <see cref="OAuthError"/> for anything malformed.</summary>
     public static async Task<(ProtocolRequest? Request, OAuthError? Error)> ReadAsync(HttpContext context)
@@ -43,6 +46,4 @@ public sealed class ProtocolRequest
     public string[]? Scopes => this["scope"] is { } scope
         ? scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToArray()
         : null;
-
-    public bool Has(string name) => _form.TryGetValue(name, out StringValues value) && !StringValues.IsNullOrEmpty(value);
 }

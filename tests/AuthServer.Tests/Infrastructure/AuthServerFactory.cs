@@ -25,6 +25,13 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
     public FakeClock Clock { get; } = new();
 
+    /// <summary>
+    /// Keep the server's real <see cref="TimeProvider.System"/> instead of <see cref="Clock"/>. For tests that talk to a
+    /// separate process (a real client library) in real time, where a frozen clock would misjudge its polling and token
+    /// times. Set it before the server starts.
+    /// </summary>
+    public bool UseSystemClock { get; set; }
+
     public string DatabasePath => Path.Combine(_databaseDirectory, "authserver.db");
 
     public AuthServerFactory()
@@ -37,6 +44,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
             [$"Clients:{SecretClientId}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
             [$"Clients:{SecretClientId}:Scopes:0"] = "openid",
             [$"Clients:{SecretClientId}:Scopes:1"] = "api",
+            // Tests share one client address; the guessing limit has its own tests with a small budget.
+            ["AuthServer:UserCodeLookupsPerMinute"] = "10000",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         };
     }
 
@@ -56,6 +67,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureTestServices(services =>
         {
+            if (UseSystemClock) return;
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(Clock);
         });

@@ -86,6 +86,17 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
     }
 
     [Fact]
+    public async Task An_empty_scope_parameter_counts_as_omitted()
+    {
+        var started = await _device.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", ""));
+        var phone = factory.CreateBrowser();
+        await phone.SignInAsync();
+        await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+
+        (await _device.PollAsync(started.Get("device_code"))).Get("scope").ShouldBe("openid profile offline_access api");
+    }
+
+    [Fact]
     public async Task A_subset_of_the_allowed_scopes_is_granted_as_asked()
     {
         var started = await _device.StartAsync(scope: "openid api");

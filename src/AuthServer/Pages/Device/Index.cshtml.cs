@@ -1,7 +1,9 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
+using AuthServer.Hosting;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -12,6 +14,7 @@ namespace AuthServer.Pages.Device;
 /// approves or denies. Opening the consent view counts as the scan and claims the request for this account (§5.5).
 /// </summary>
 [Authorize]
+[EnableRateLimiting(UserCodeRateLimit.Policy)]
 public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, TimeProvider clock) : PageModel
 {
     [BindProperty]
