@@ -56,6 +56,8 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     /// <summary>RFC 8628 §3.5: each <c>slow_down</c> adds 5 seconds to the interval.</summary>
     public const int SlowDownIncrementSeconds = 5;
 
+    private const int MaxIntervalSeconds = 3600;
+
     private readonly Lock _gate = new();
     private DeviceAuthorizationState _state = state;
     private DateTimeOffset? _lastPoll;
@@ -85,7 +87,8 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
         {
             var tooFast = _lastPoll is { } last && now - last < TimeSpan.FromSeconds(_intervalSeconds) - Jitter;
             _lastPoll = now;
-            if (tooFast) _intervalSeconds += SlowDownIncrementSeconds;
+            // Capped so a client that ignores slow_down forever cannot overflow the counter.
+            if (tooFast) _intervalSeconds = Math.Min(_intervalSeconds + SlowDownIncrementSeconds, MaxIntervalSeconds);
             return tooFast;
         }
     }

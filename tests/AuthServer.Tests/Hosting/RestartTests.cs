@@ -20,9 +20,7 @@ public sealed class RestartTests : IDisposable
             var device = before.CreateClient();
             var started = await device.StartAsync();
             deviceCode = started.Get("device_code");
-            var phone = before.CreateBrowser();
-            await phone.SignInAsync();
-            await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+            await before.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
             jwks = await device.GetStringAsync("/.well-known/jwks");
         }
 

@@ -8,11 +8,17 @@ public static class Flows
     {
         var device = factory.CreateClient();
         var started = await device.StartAsync(clientId, scope);
-        var phone = factory.CreateBrowser();
-        await phone.SignInAsync();
-        await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+        await factory.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
         var tokens = await device.PollAsync(started.Get("device_code"), clientId);
         tokens.Status.ShouldBe(System.Net.HttpStatusCode.OK);
         return tokens;
+    }
+
+    /// <summary>The phone side: signs in as the demo user, opens the code and approves or denies it.</summary>
+    public static async Task DecideAsDemoUserAsync(this AuthServerFactory factory, string userCode, bool approve)
+    {
+        var phone = factory.CreateBrowser();
+        await phone.SignInAsync();
+        await phone.ScanAndDecideAsync(userCode, approve);
     }
 }

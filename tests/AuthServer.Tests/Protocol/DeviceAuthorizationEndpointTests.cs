@@ -77,9 +77,7 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
         var started = await _device.PostFormAsync("/connect/device", ("client_id", "demo-tv"));
         started.Status.ShouldBe(HttpStatusCode.OK);
 
-        var phone = factory.CreateBrowser();
-        await phone.SignInAsync();
-        await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+        await factory.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
         var tokens = await _device.PollAsync(started.Get("device_code"));
 
         tokens.Get("scope").ShouldBe("openid profile offline_access api");
@@ -89,9 +87,7 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
     public async Task An_empty_scope_parameter_counts_as_omitted()
     {
         var started = await _device.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", ""));
-        var phone = factory.CreateBrowser();
-        await phone.SignInAsync();
-        await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+        await factory.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
 
         (await _device.PollAsync(started.Get("device_code"))).Get("scope").ShouldBe("openid profile offline_access api");
     }
@@ -100,9 +96,7 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
     public async Task A_subset_of_the_allowed_scopes_is_granted_as_asked()
     {
         var started = await _device.StartAsync(scope: "openid api");
-        var phone = factory.CreateBrowser();
-        await phone.SignInAsync();
-        await phone.ScanAndDecideAsync(started.Get("user_code"), approve: true);
+        await factory.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
 
         (await _device.PollAsync(started.Get("device_code"))).Get("scope").ShouldBe("openid api");
     }

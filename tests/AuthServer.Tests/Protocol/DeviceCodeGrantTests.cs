@@ -14,12 +14,7 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
         return (started.Get("device_code"), started.Get("user_code"));
     }
 
-    private async Task ApproveAsync(string userCode, bool approve = true)
-    {
-        var phone = factory.CreateBrowser();
-        await phone.SignInAsync();
-        await phone.ScanAndDecideAsync(userCode, approve);
-    }
+    private Task ApproveAsync(string userCode, bool approve = true) => factory.DecideAsDemoUserAsync(userCode, approve);
 
     [Fact]
     public async Task Poll_before_approval_returns_authorization_pending()
