@@ -65,9 +65,10 @@ public sealed class DeviceCodeGrant(
     private async Task<IResult> RedeemAsync(HttpContext context, Client client, DeviceAuthorizationState state)
     {
         var cancellationToken = context.RequestAborted;
+        // The account may have been deleted or locked between approval and this poll.
         var user = state.SubjectId is null ? null : await users.FindByIdAsync(state.SubjectId);
-        if (user is null)
-            return OAuthError.InvalidGrant("The account that approved this request no longer exists.");
+        if (user is null || await users.IsLockedOutAsync(user))
+            return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
         var now = clock.GetUtcNow();
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))

@@ -1,5 +1,8 @@
 using System.Net;
+using AuthServer.Data.Entities;
 using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthServer.Tests.Protocol;
 
@@ -187,6 +190,26 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
 
         polls.Count(p => p.Status == HttpStatusCode.OK).ShouldBe(1);
         polls.Where(p => p.Status != HttpStatusCode.OK).ShouldAllBe(p => p.Error == "invalid_grant");
+    }
+
+    [Fact]
+    public async Task An_account_locked_after_approving_gets_no_tokens()
+    {
+        using var isolated = new AuthServerFactory();
+        var device = isolated.CreateClient();
+        var started = await device.StartAsync();
+        await isolated.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
+        await using (var scope = isolated.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var demo = await users.FindByEmailAsync(AuthServerFactory.DemoEmail);
+            (await users.SetLockoutEndDateAsync(demo!, DateTimeOffset.MaxValue)).Succeeded.ShouldBeTrue();
+        }
+
+        var poll = await device.PollAsync(started.Get("device_code"));
+
+        poll.Status.ShouldBe(HttpStatusCode.BadRequest);
+        poll.Error.ShouldBe("invalid_grant");
     }
 
     [Fact]
