@@ -53,6 +53,7 @@ public static class AuthServerServices
         services.AddScoped<ClientSeeder>();
         services.AddScoped<DeviceFlowService>();
         services.AddScoped<TokenIssuer>();
+        services.AddScoped<AccessTokenValidator>();
         services.AddScoped<DeviceCodeGrant>();
         services.AddScoped<RefreshTokenGrant>();
         services.AddScoped<CleanupJob>();

@@ -25,6 +25,7 @@ public static class Discovery
             ["token_endpoint"] = issuer + TokenEndpoint.Path,
             ["device_authorization_endpoint"] = issuer + DeviceAuthorizationEndpoint.Path,
             ["jwks_uri"] = issuer + Jwks.Path,
+            ["userinfo_endpoint"] = issuer + UserinfoEndpoint.Path,
             ["grant_types_supported"] = GrantTypes.Implemented,
             // RFC 8414 §2 requires this member; there is no authorization endpoint yet, so no response type is offered.
             ["response_types_supported"] = Array.Empty<string>(),

@@ -12,6 +12,7 @@ public static class ProtocolEndpoints
         app.MapGet(Jwks.Path, Jwks.Handle);
         app.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
         app.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
+        app.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
         app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync).RequireRateLimiting(UserCodeRateLimit.Policy);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.

@@ -20,7 +20,10 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtection
     private readonly IDataProtector _protector = dataProtection.CreateProtector("AuthServer.SigningKeys.v1");
     private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}");
 
-    private sealed record Snapshot(IReadOnlyList<SigningKey> Published, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson);
+    private sealed record Snapshot(IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson);
+
+    /// <summary>The public keys of every published key: what our own endpoints verify tokens with.</summary>
+    public IReadOnlyList<SecurityKey> ValidationKeys => _snapshot.ValidationKeys;
 
     /// <summary>The credentials that sign with <paramref name="algorithm"/> now.</summary>
     public SigningCredentials GetSigningCredentials(string algorithm) =>
@@ -72,7 +75,8 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtection
                 return (JsonNode)jwk;
             }).ToArray()),
         };
-        _snapshot = new Snapshot(published, current, jwks.ToJsonString());
+        var validationKeys = published.Select(k => (SecurityKey)new JsonWebKey(k.PublicJwk) { KeyId = k.Id }).ToList();
+        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString());
     }
 
     private SigningKey Generate(string algorithm)

@@ -21,6 +21,7 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         doc.GetProperty("device_authorization_endpoint").GetString().ShouldBe("http://localhost/connect/device");
         doc.GetProperty("token_endpoint").GetString().ShouldBe("http://localhost/connect/token");
         doc.GetProperty("jwks_uri").GetString().ShouldBe("http://localhost/.well-known/jwks");
+        doc.GetProperty("userinfo_endpoint").GetString().ShouldBe("http://localhost/connect/userinfo");
         Strings(doc, "grant_types_supported").ShouldBe(["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ignoreOrder: true);
         Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(["client_secret_basic", "client_secret_post", "none"], ignoreOrder: true);
         Strings(doc, "scopes_supported").ShouldContain("offline_access");
@@ -33,11 +34,11 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
     {
         var doc = JsonDocument.Parse(await _http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
 
-        foreach (var absent in new[] { "authorization_endpoint", "userinfo_endpoint", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint" })
+        foreach (var absent in new[] { "authorization_endpoint", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint" })
             doc.TryGetProperty(absent, out _).ShouldBeFalse(absent);
 
         // Every advertised endpoint answers something other than 404.
-        foreach (var member in new[] { "device_authorization_endpoint", "token_endpoint", "jwks_uri" })
+        foreach (var member in new[] { "device_authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint" })
         {
             var response = await _http.PostAsync(doc.GetProperty(member).GetString(), new FormUrlEncodedContent([]));
             response.StatusCode.ShouldNotBe(HttpStatusCode.NotFound, member);

@@ -1,0 +1,38 @@
+using System.Net;
+using System.Net.Http.Headers;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.IdentityModel.JsonWebTokens;
+
+namespace AuthServer.Tests.Tokens;
+
+public sealed class LinkedDeviceTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task A_logged_out_device_can_neither_refresh_nor_use_its_access_token()
+    {
+        var tokens = await factory.SignInDeviceAsync();
+        var deviceId = new JsonWebToken(tokens.Get("access_token")).GetClaim("device_id").Value;
+
+        // The account page and phone API that log a device out arrive later; they set this column.
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE \"LinkedDevices\" SET \"RevokedAt\" = $now WHERE \"Id\" = $id";
+            command.Parameters.AddWithValue("$now", factory.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$id", deviceId);
+            (await command.ExecuteNonQueryAsync()).ShouldBe(1);
+        }
+        var http = factory.CreateClient();
+
+        var refresh = await http.RefreshAsync(tokens.Get("refresh_token"));
+        refresh.Status.ShouldBe(HttpStatusCode.BadRequest);
+        refresh.Error.ShouldBe("invalid_grant");
+
+        var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", tokens.Get("access_token"));
+        var userinfo = await Infrastructure.Protocol.ReadAsync(await http.SendAsync(request));
+        userinfo.Status.ShouldBe(HttpStatusCode.Unauthorized);
+        userinfo.Error.ShouldBe("invalid_token");
+    }
+}
