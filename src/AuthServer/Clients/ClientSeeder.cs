@@ -59,6 +59,9 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             Fail($"scope '{scope}' is not declared in the Scopes section.");
         foreach (var grant in definition.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))
             Fail($"grant type '{grant}' is not supported.");
+        foreach (var origin in definition.AllowedCorsOrigins)
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var parsed) || parsed.GetLeftPart(UriPartial.Authority) != origin)
+                Fail($"'{origin}' is not an origin (scheme://host[:port], no path or trailing slash).");
         foreach (var uri in definition.RedirectUris.Concat(definition.PostLogoutRedirectUris))
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var parsed) || parsed.Fragment.Length > 0)
                 Fail($"'{uri}' is not an absolute URI without fragment (RFC 6749 §3.1.2).");

@@ -12,8 +12,12 @@ namespace AuthServer.Clients;
 public sealed class ClientStore(IServiceScopeFactory scopes)
 {
     private volatile FrozenDictionary<string, Client> _clients = FrozenDictionary<string, Client>.Empty;
+    private volatile FrozenSet<string> _corsOrigins = FrozenSet<string>.Empty;
 
     public Client? Find(string clientId) => _clients.GetValueOrDefault(clientId);
+
+    /// <summary>Whether any client registered <paramref name="origin"/> (scheme://host[:port], exact) for CORS.</summary>
+    public bool IsAllowedOrigin(string origin) => _corsOrigins.Contains(origin);
 
     public IEnumerable<Client> All => _clients.Values;
 
@@ -23,5 +27,6 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
         var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
         var clients = await db.Clients.AsNoTracking().ToListAsync(cancellationToken);
         _clients = clients.ToFrozenDictionary(c => c.ClientId, StringComparer.Ordinal);
+        _corsOrigins = clients.SelectMany(c => c.AllowedCorsOrigins).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
     }
 }

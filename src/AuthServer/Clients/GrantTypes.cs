@@ -6,8 +6,8 @@ public static class GrantTypes
     public const string RefreshToken = "refresh_token";
     public const string AuthorizationCode = "authorization_code";
 
-    /// <summary>What the token endpoint implements. Clients may be configured for grants that arrive later.</summary>
-    public static readonly string[] Implemented = [DeviceCode, RefreshToken];
+    /// <summary>What the token endpoint implements.</summary>
+    public static readonly string[] Implemented = [AuthorizationCode, DeviceCode, RefreshToken];
 
     /// <summary>What a client definition may name.</summary>
     public static readonly HashSet<string> Supported = [DeviceCode, RefreshToken, AuthorizationCode];

@@ -14,6 +14,8 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
+    public DbSet<AuthorizationCode> AuthorizationCodes => Set<AuthorizationCode>();
+    public DbSet<Consent> Consents => Set<Consent>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -14,6 +14,7 @@ public static class AuthServerPipeline
         app.Use(SecurityHeaders);
         app.UseStaticFiles();
         app.UseRouting();
+        app.UseCors();
         app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();

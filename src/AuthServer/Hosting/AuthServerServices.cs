@@ -56,9 +56,14 @@ public static class AuthServerServices
         services.AddScoped<AccessTokenValidator>();
         services.AddScoped<DeviceCodeGrant>();
         services.AddScoped<RefreshTokenGrant>();
+        services.AddScoped<AuthorizationCodeGrant>();
+        services.AddSingleton<AuthorizationRequestValidator>();
         services.AddScoped<CleanupJob>();
         services.AddHostedService<CleanupWorker>();
 
+        services.AddSingleton<EndSessionRequestValidator>();
+        services.AddCors();
+        services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, ClientCorsPolicyProvider>();
         services.AddUserCodeRateLimit();
         services.AddProblemDetails();
         services.AddRazorPages();

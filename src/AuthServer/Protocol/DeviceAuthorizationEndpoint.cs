@@ -36,7 +36,7 @@ public static class DeviceAuthorizationEndpoint
         if (!client!.GrantTypes.Contains(GrantTypes.DeviceCode))
             return OAuthError.UnauthorizedClient("This client may not use the device authorization grant.");
 
-        if (ResolveScopes(request!, client, scopes) is not { } granted)
+        if (AuthorizationRequestValidator.ResolveScopes(request!.Scopes, client, scopes) is not { } granted)
             return OAuthError.InvalidScope("A requested scope is unknown or not allowed for this client.");
 
         var deviceName = request!["device_name"]?.Trim();
@@ -66,14 +66,4 @@ public static class DeviceAuthorizationEndpoint
     /// <summary>§3.3.1: the verification URI with the user code in it, so a QR scan needs no typing.</summary>
     public static string VerificationUriComplete(string issuer, string normalizedUserCode) =>
         $"{issuer}{VerificationPath}?user_code={UserCode.Format(normalizedUserCode)}";
-
-    /// <summary>
-    /// RFC 6749 §3.3: without a <c>scope</c> parameter the client's registered scopes apply (the documented default);
-    /// with one, every value must be known and allowed for the client. Null when a scope is refused.
-    /// </summary>
-    public static string[]? ResolveScopes(ProtocolRequest request, Client client, ScopeCatalog catalog)
-    {
-        var requested = request.Scopes ?? [.. client.Scopes];
-        return requested.All(s => client.Scopes.Contains(s) && catalog.IsKnown(s)) ? requested : null;
-    }
 }

@@ -22,19 +22,27 @@ public static class Discovery
         return TypedResults.Json(new Dictionary<string, object>
         {
             ["issuer"] = issuer,
+            ["authorization_endpoint"] = issuer + AuthorizeEndpoint.Path,
             ["token_endpoint"] = issuer + TokenEndpoint.Path,
             ["device_authorization_endpoint"] = issuer + DeviceAuthorizationEndpoint.Path,
             ["jwks_uri"] = issuer + Jwks.Path,
             ["userinfo_endpoint"] = issuer + UserinfoEndpoint.Path,
             ["grant_types_supported"] = GrantTypes.Implemented,
-            // RFC 8414 §2 requires this member; there is no authorization endpoint yet, so no response type is offered.
-            ["response_types_supported"] = Array.Empty<string>(),
+            ["end_session_endpoint"] = issuer + EndSessionRequest.Path,
+            // The code flow only, with PKCE S256 (RFC 9700 §2.1.1, §2.1.2).
+            ["response_types_supported"] = new[] { "code" },
+            ["response_modes_supported"] = new[] { "query" },
+            ["code_challenge_methods_supported"] = new[] { "S256" },
+            ["authorization_response_iss_parameter_supported"] = true,
+            ["request_parameter_supported"] = false,
+            ["request_uri_parameter_supported"] = false,
+            ["claims_parameter_supported"] = false,
             ["token_endpoint_auth_methods_supported"] = ClientAuthenticator.SupportedMethods,
             ["scopes_supported"] = scopes.Names.ToArray(),
             // OpenID Connect Discovery 1.0 §3, for the ID tokens the token endpoint returns with the openid scope.
             ["subject_types_supported"] = new[] { "public" },
             ["id_token_signing_alg_values_supported"] = new[] { tokens.Value.IdentityTokenAlgorithm },
-            ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "name", "preferred_username", "email", "email_verified", TokenIssuer.DeviceIdClaim },
+            ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username", "email", "email_verified", TokenIssuer.DeviceIdClaim },
         });
     }
 }

@@ -1,3 +1,4 @@
+using AuthServer.Clients;
 using AuthServer.Hosting;
 
 namespace AuthServer.Protocol;
@@ -7,12 +8,16 @@ public static class ProtocolEndpoints
     /// <summary>Maps the OAuth endpoints, one file each.</summary>
     public static IEndpointRouteBuilder MapProtocolEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Discovery.OAuthPath, Discovery.Handle);
-        app.MapGet(Discovery.OpenIdPath, Discovery.Handle);
-        app.MapGet(Jwks.Path, Jwks.Handle);
-        app.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
-        app.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
-        app.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
+        // What a browser app calls directly is open to the origins its client registered.
+        var browserCallable = app.MapGroup("").RequireCors(ClientCorsPolicyProvider.Policy);
+        browserCallable.MapGet(Discovery.OAuthPath, Discovery.Handle);
+        browserCallable.MapGet(Discovery.OpenIdPath, Discovery.Handle);
+        browserCallable.MapGet(Jwks.Path, Jwks.Handle);
+        browserCallable.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
+        browserCallable.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
+        browserCallable.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
+
+        app.MapMethods(AuthorizeEndpoint.Path, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
         app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync).RequireRateLimiting(UserCodeRateLimit.Policy);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.

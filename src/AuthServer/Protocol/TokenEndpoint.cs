@@ -28,6 +28,7 @@ public static class TokenEndpoint
         {
             GrantTypes.DeviceCode => await services.GetRequiredService<DeviceCodeGrant>().HandleAsync(context, request, client),
             GrantTypes.RefreshToken => await services.GetRequiredService<RefreshTokenGrant>().HandleAsync(context, request, client),
+            GrantTypes.AuthorizationCode => await services.GetRequiredService<AuthorizationCodeGrant>().HandleAsync(context, request, client),
             _ => OAuthError.UnsupportedGrantType($"The grant type '{grantType}' is not supported."),
         };
     }

@@ -16,7 +16,8 @@ public sealed record TokenGrant(
     LinkedDevice Device,
     DateTimeOffset AuthTime,
     string? RefreshFamilyId = null,
-    IReadOnlyList<string>? RefreshTokenScopes = null);
+    IReadOnlyList<string>? RefreshTokenScopes = null,
+    string? Nonce = null);
 
 /// <summary>The successful token response (RFC 6749 §5.1), serialized in snake_case.</summary>
 public sealed record TokenResponse(
@@ -74,6 +75,7 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
             var claims = UserClaims.For(grant.User, grant.Scopes);
             claims[JwtRegisteredClaimNames.AuthTime] = grant.AuthTime.ToUnixTimeSeconds();
             claims[DeviceIdClaim] = grant.Device.Id;
+            if (grant.Nonce is not null) claims["nonce"] = grant.Nonce;
             idToken = Handler.CreateToken(new SecurityTokenDescriptor
             {
                 Issuer = issuer,

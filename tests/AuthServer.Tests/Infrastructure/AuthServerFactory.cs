@@ -20,6 +20,12 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     public const string SecretClientId = "test-confidential";
     public const string SecretClientSecret = "test-secret-with-enough-entropy-0123456789";
 
+    public const string WebAppClientId = "test-webapp";
+    public const string WebAppSecret = "test-webapp-secret-with-enough-entropy-0123456789";
+    public const string WebAppOrigin = "https://webapp.example";
+    public const string WebAppRedirectUri = "https://webapp.example/callback";
+    public const string WebAppPostLogoutUri = "https://webapp.example/signed-out";
+
     private readonly string _databaseDirectory = Directory.CreateTempSubdirectory("authserver-test-").FullName;
     private readonly Dictionary<string, string?> _settings;
 
@@ -44,6 +50,20 @@ public class AuthServerFactory : WebApplicationFactory<Program>
             [$"Clients:{SecretClientId}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
             [$"Clients:{SecretClientId}:Scopes:0"] = "openid",
             [$"Clients:{SecretClientId}:Scopes:1"] = "api",
+            // A third-party web app: confidential, needs consent, browser origin registered for CORS.
+            [$"Clients:{WebAppClientId}:DisplayName"] = "Test Web App",
+            [$"Clients:{WebAppClientId}:Type"] = "Confidential",
+            [$"Clients:{WebAppClientId}:Secrets:0"] = WebAppSecret,
+            [$"Clients:{WebAppClientId}:GrantTypes:0"] = "authorization_code",
+            [$"Clients:{WebAppClientId}:GrantTypes:1"] = "refresh_token",
+            [$"Clients:{WebAppClientId}:Scopes:0"] = "openid",
+            [$"Clients:{WebAppClientId}:Scopes:1"] = "profile",
+            [$"Clients:{WebAppClientId}:Scopes:2"] = "email",
+            [$"Clients:{WebAppClientId}:Scopes:3"] = "offline_access",
+            [$"Clients:{WebAppClientId}:Scopes:4"] = "api",
+            [$"Clients:{WebAppClientId}:RedirectUris:0"] = WebAppRedirectUri,
+            [$"Clients:{WebAppClientId}:PostLogoutRedirectUris:0"] = WebAppPostLogoutUri,
+            [$"Clients:{WebAppClientId}:AllowedCorsOrigins:0"] = WebAppOrigin,
             // Tests share one client address; the guessing limit has its own tests with a small budget.
             ["AuthServer:UserCodeLookupsPerMinute"] = "10000",
             ["Logging:LogLevel:Default"] = "Warning",

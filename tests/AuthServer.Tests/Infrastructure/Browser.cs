@@ -19,6 +19,9 @@ public static partial class Browser
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect, "sign-in should redirect on success");
     }
 
+    public static Task SignInAsync(this HttpClient browser, (string Email, string Password) account) =>
+        browser.SignInAsync(account.Email, account.Password);
+
     /// <summary>Opens the consent page for a user code (the "scan"), returning its HTML.</summary>
     public static async Task<string> OpenVerificationAsync(this HttpClient browser, string userCode)
     {

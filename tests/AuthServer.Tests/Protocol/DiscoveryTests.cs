@@ -18,15 +18,32 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
         doc.GetProperty("issuer").GetString().ShouldBe("http://localhost");
+        doc.GetProperty("authorization_endpoint").GetString().ShouldBe("http://localhost/connect/authorize");
         doc.GetProperty("device_authorization_endpoint").GetString().ShouldBe("http://localhost/connect/device");
         doc.GetProperty("token_endpoint").GetString().ShouldBe("http://localhost/connect/token");
         doc.GetProperty("jwks_uri").GetString().ShouldBe("http://localhost/.well-known/jwks");
         doc.GetProperty("userinfo_endpoint").GetString().ShouldBe("http://localhost/connect/userinfo");
-        Strings(doc, "grant_types_supported").ShouldBe(["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ignoreOrder: true);
+        doc.GetProperty("end_session_endpoint").GetString().ShouldBe("http://localhost/connect/endsession");
+        Strings(doc, "grant_types_supported").ShouldBe(
+            ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ignoreOrder: true);
         Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(["client_secret_basic", "client_secret_post", "none"], ignoreOrder: true);
         Strings(doc, "scopes_supported").ShouldContain("offline_access");
-        Strings(doc, "id_token_signing_alg_values_supported").ShouldBe(["RS256"]);
-        Strings(doc, "response_types_supported").ShouldBeEmpty();
+        Strings(doc, "scopes_supported").ShouldContain("openid");
+        Strings(doc, "id_token_signing_alg_values_supported").ShouldContain("RS256");
+        Strings(doc, "subject_types_supported").ShouldNotBeEmpty();
+    }
+
+    [Theory]
+    [InlineData("/.well-known/oauth-authorization-server")]
+    [InlineData("/.well-known/openid-configuration")]
+    public async Task Metadata_offers_the_code_flow_with_PKCE_S256_only(string path)
+    {
+        var doc = JsonDocument.Parse(await _http.GetStringAsync(path)).RootElement;
+
+        Strings(doc, "response_types_supported").ShouldBe(["code"]);
+        Strings(doc, "response_modes_supported").ShouldBe(["query"]);
+        Strings(doc, "code_challenge_methods_supported").ShouldBe(["S256"]);
+        doc.GetProperty("authorization_response_iss_parameter_supported").GetBoolean().ShouldBeTrue();
     }
 
     [Fact]
@@ -34,14 +51,25 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
     {
         var doc = JsonDocument.Parse(await _http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
 
-        foreach (var absent in new[] { "authorization_endpoint", "revocation_endpoint", "introspection_endpoint", "end_session_endpoint" })
+        // Not built yet: advertising them would send clients to a 404.
+        foreach (var absent in new[] { "revocation_endpoint", "introspection_endpoint", "registration_endpoint", "pushed_authorization_request_endpoint" })
             doc.TryGetProperty(absent, out _).ShouldBeFalse(absent);
 
-        // Every advertised endpoint answers something other than 404.
-        foreach (var member in new[] { "device_authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint" })
+        // Every advertised endpoint answers, with the method a client would use, something other than 404.
+        var advertised = doc.EnumerateObject()
+            .Where(p => p.Name.EndsWith("_endpoint", StringComparison.Ordinal) || p.Name == "jwks_uri")
+            .ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        advertised.Keys.ShouldBe(
+            ["authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"],
+            ignoreOrder: true);
+        var noRedirects = factory.CreateBrowser();
+        foreach (var (member, url) in advertised)
         {
-            var response = await _http.PostAsync(doc.GetProperty(member).GetString(), new FormUrlEncodedContent([]));
+            var response = member is "token_endpoint" or "device_authorization_endpoint"
+                ? await noRedirects.PostAsync(url, new FormUrlEncodedContent([]))
+                : await noRedirects.GetAsync(url);
             response.StatusCode.ShouldNotBe(HttpStatusCode.NotFound, member);
+            response.StatusCode.ShouldNotBe(HttpStatusCode.MethodNotAllowed, member);
         }
     }
 
@@ -53,6 +81,8 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
 
         doc.GetProperty("issuer").GetString().ShouldBe("https://login.example.com");
         doc.GetProperty("token_endpoint").GetString().ShouldBe("https://login.example.com/connect/token");
+        doc.GetProperty("authorization_endpoint").GetString().ShouldBe("https://login.example.com/connect/authorize");
+        doc.GetProperty("end_session_endpoint").GetString().ShouldBe("https://login.example.com/connect/endsession");
     }
 
     private static string[] Strings(JsonElement doc, string name) =>

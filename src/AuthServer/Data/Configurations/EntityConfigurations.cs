@@ -102,3 +102,40 @@ internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<
         key.HasKey(k => k.Id);
     }
 }
+
+internal sealed class AuthorizationCodeConfiguration : IEntityTypeConfiguration<AuthorizationCode>
+{
+    public void Configure(EntityTypeBuilder<AuthorizationCode> code)
+    {
+        code.ToTable("AuthorizationCodes");
+        code.HasKey(c => c.Id);
+        code.Property(c => c.Id).HasMaxLength(32);
+        code.Property(c => c.CodeHash).HasMaxLength(64);
+        code.HasIndex(c => c.CodeHash).IsUnique();
+        code.Property(c => c.ClientId).HasMaxLength(100);
+        code.HasOne<Client>().WithMany().HasForeignKey(c => c.ClientId).OnDelete(DeleteBehavior.Cascade);
+        code.Property(c => c.UserId).HasMaxLength(450);
+        code.HasOne<ApplicationUser>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
+        code.Property(c => c.RedirectUri).HasMaxLength(2000);
+        code.Property(c => c.Scope).HasMaxLength(1000);
+        code.Property(c => c.CodeChallenge).HasMaxLength(128);
+        code.Property(c => c.Nonce).HasMaxLength(500);
+        code.Property(c => c.DeviceName).HasMaxLength(100);
+        code.Property(c => c.LinkedDeviceId).HasMaxLength(32);
+        code.HasIndex(c => c.ExpiresAt);
+    }
+}
+
+internal sealed class ConsentConfiguration : IEntityTypeConfiguration<Consent>
+{
+    public void Configure(EntityTypeBuilder<Consent> consent)
+    {
+        consent.ToTable("Consents");
+        consent.HasKey(c => new { c.UserId, c.ClientId });
+        consent.Property(c => c.UserId).HasMaxLength(450);
+        consent.HasOne<ApplicationUser>().WithMany().HasForeignKey(c => c.UserId).OnDelete(DeleteBehavior.Cascade);
+        consent.Property(c => c.ClientId).HasMaxLength(100);
+        consent.HasOne<Client>().WithMany().HasForeignKey(c => c.ClientId).OnDelete(DeleteBehavior.Cascade);
+        consent.Property(c => c.Scope).HasMaxLength(1000);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AuthServer.Tests.Infrastructure;
+
+/// <summary>The authorization code flow with PKCE, as a client app drives it.</summary>
+public static class CodeFlow
+{
+    public const string PhoneRedirect = "http://127.0.0.1:54321/callback";
+
+    public sealed record Pkce(string Verifier, string Challenge)
+    {
+        public static Pkce New()
+        {
+            var verifier = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
+            return new(verifier, Base64UrlEncoder.Encode(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))));
+        }
+    }
+
+    public static string AuthorizeUrl(string clientId, string redirectUri, Pkce pkce, string scope, string? state = "s-123",
+        string? nonce = "n-456", Dictionary<string, string?>? extra = null)
+    {
+        var query = new Dictionary<string, string?>
+        {
+            ["response_type"] = "code",
+            ["client_id"] = clientId,
+            ["redirect_uri"] = redirectUri,
+            ["scope"] = scope,
+            ["code_challenge"] = pkce.Challenge,
+            ["code_challenge_method"] = "S256",
+            ["state"] = state,
+            ["nonce"] = nonce,
+        };
+        foreach (var (key, value) in extra ?? []) query[key] = value;
+        return QueryHelpers.AddQueryString("/connect/authorize", query.Where(p => p.Value is not null));
+    }
+
+    /// <summary>Follows redirects inside the server until one leaves it; returns that absolute location.</summary>
+    public static async Task<Uri> FollowUntilExternalAsync(this HttpClient browser, string url)
+    {
+        for (var hop = 0; hop < 10; hop++)
+        {
+            var response = await browser.GetAsync(url);
+            if (response.StatusCode != HttpStatusCode.Redirect && response.StatusCode != HttpStatusCode.Found)
+                throw new ShouldAssertException($"expected a redirect from {url}, got {(int)response.StatusCode}");
+            var location = response.Headers.Location!;
+            if (location.IsAbsoluteUri && location.Host != "localhost") return location;
+            url = location.IsAbsoluteUri ? location.PathAndQuery : location.ToString();
+        }
+        throw new ShouldAssertException("too many redirects");
+    }
+
+    public static Dictionary<string, string> Query(Uri uri) =>
+        QueryHelpers.ParseQuery(uri.Query).ToDictionary(p => p.Key, p => p.Value.ToString());
+
+    /// <summary>Signed-in browser → authorize → the code on the redirect URI.</summary>
+    public static async Task<string> GetCodeAsync(HttpClient browser, string clientId, string redirectUri, Pkce pkce, string scope, Dictionary<string, string?>? extra = null)
+    {
+        var landed = await browser.FollowUntilExternalAsync(AuthorizeUrl(clientId, redirectUri, pkce, scope, extra: extra));
+        var query = Query(landed);
+        query.ShouldContainKey("code", $"no code in {landed}");
+        return query["code"];
+    }
+
+    public static Task<Protocol.Answer> RedeemAsync(HttpClient http, string clientId, string code, string redirectUri, string verifier, string? secret = null)
+    {
+        var form = new List<(string, string)>
+        {
+            ("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectUri), ("code_verifier", verifier), ("client_id", clientId),
+        };
+        if (secret is not null) form.Add(("client_secret", secret));
+        return http.PostFormAsync("/connect/token", [.. form]);
+    }
+}
