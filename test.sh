@@ -13,6 +13,9 @@ install_debian() {
 
 # zbarimg decodes the QR codes the server draws, as a phone camera would.
 command -v zbarimg >/dev/null 2>&1 || { echo "installing zbar-tools"; install_debian zbar-tools; }
+# Chromium for tests/AuthServer.BrowserTests, driven by Playwright (whose own browser download is not used); CHROMIUM_PATH
+# names another build.
+[ -n "${CHROMIUM_PATH:-}" ] || [ -x /usr/bin/chromium ] || { echo "installing chromium"; install_debian chromium; }
 # An independent OAuth client library (openid-client) for the interop test.
 command -v node >/dev/null 2>&1 || { echo "installing nodejs"; install_debian nodejs npm; }
 if [ ! -d tests/interop/node_modules ] || [ tests/interop/package-lock.json -nt tests/interop/node_modules ]; then

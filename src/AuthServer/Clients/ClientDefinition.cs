@@ -25,4 +25,5 @@ public sealed class ClientDefinition
     public TimeSpan DeviceCodeLifetime { get; set; } = TimeSpan.FromSeconds(300);
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
     public bool FirstParty { get; set; }
+    public bool NumberMatching { get; set; }
 }

@@ -34,6 +34,7 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             client.DeviceCodeLifetimeSeconds = (int)definition.DeviceCodeLifetime.TotalSeconds;
             client.PollIntervalSeconds = (int)definition.PollInterval.TotalSeconds;
             client.FirstParty = definition.FirstParty;
+            client.NumberMatching = definition.NumberMatching;
             client.UpdatedAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);

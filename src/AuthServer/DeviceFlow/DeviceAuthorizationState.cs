@@ -17,12 +17,13 @@ public sealed record DeviceAuthorizationState(
     DeviceAuthorizationStatus Status,
     int Version,
     string? SubjectId,
-    DateTimeOffset? DecidedAt)
+    DateTimeOffset? DecidedAt,
+    int? MatchNumber)
 {
     public static DeviceAuthorizationState From(DeviceAuthorization entity) => new(
         entity.Id, entity.UserCode, entity.ClientId, entity.Scope, entity.DeviceName, entity.RequesterIp,
         entity.RequesterUserAgent, entity.CreatedAt, entity.ExpiresAt, entity.IntervalSeconds, entity.Status,
-        entity.Version, entity.SubjectId, entity.DecidedAt);
+        entity.Version, entity.SubjectId, entity.DecidedAt, entity.MatchNumber);
 
     public bool IsExpired(DateTimeOffset now) => DeviceAuthorizationTransitions.IsExpired(Status, ExpiresAt, now);
 

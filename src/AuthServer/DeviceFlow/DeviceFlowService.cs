@@ -2,6 +2,8 @@ using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Query;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace AuthServer.DeviceFlow;
 
@@ -93,14 +95,18 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
 
     /// <summary>
     /// The account has the request in front of it (scanned the QR code or typed the code): Pending → Scanned, claimed by
-    /// this account. The first account wins; a second scan by the same account keeps its claim.
+    /// this account. The first account wins; a second scan by the same account keeps its claim. For number-matching
+    /// clients the scan also draws the number the waiting screen will show.
     /// </summary>
     public async Task<(ScanOutcome Outcome, DeviceAuthorizationState? State)> ScanAsync(string id, string userId, CancellationToken cancellationToken)
     {
-        await TryTransitionAsync(id, DeviceAuthorizationStatus.Scanned, requiredSubject: null,
-            (setters, now) => setters
-                .SetProperty(d => d.SubjectId, userId)
-                .SetProperty(d => d.ScannedAt, now), cancellationToken);
+        var matchNumber = await db.DeviceAuthorizations.Where(d => d.Id == id)
+            .Join(db.Clients, d => d.ClientId, c => c.ClientId, (d, c) => c.NumberMatching)
+            .FirstOrDefaultAsync(cancellationToken) ? NumberMatching.NewNumber() : (int?)null;
+        await TryTransitionAsync(id, DeviceAuthorizationStatus.Scanned, new Conditions(), (setters, now) => setters
+            .SetProperty(d => d.SubjectId, userId)
+            .SetProperty(d => d.ScannedAt, now)
+            .SetProperty(d => d.MatchNumber, matchNumber), cancellationToken);
         // Whether this call won or an earlier scan did, the stored row now tells who holds the claim.
         var state = await ReloadAsync(id, cancellationToken);
 
@@ -110,20 +116,76 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
             : (ScanOutcome.ClaimedByAnotherAccount, state);
     }
 
-    /// <summary>Scanned → Approved, only by the account that claimed it. Null when that move is not possible.</summary>
-    public Task<DeviceAuthorizationState?> ApproveAsync(string id, string userId, CancellationToken cancellationToken) =>
-        TransitionAndReloadAsync(id, DeviceAuthorizationStatus.Approved, requiredSubject: userId,
-            (setters, now) => setters.SetProperty(d => d.DecidedAt, now), cancellationToken);
+    /// <summary>
+    /// Gives the phone that scanned a one-time confirm ticket, bound to the account and to the phone's own device id.
+    /// A new ticket replaces the previous one, so only the latest scan can decide. Null when the request is no longer
+    /// open or not claimed by this account.
+    /// </summary>
+    public async Task<(string Ticket, DateTimeOffset ExpiresAt)?> IssueConfirmTicketAsync(
+        DeviceAuthorizationState state, string userId, string phoneDeviceId, CancellationToken cancellationToken)
+    {
+        var ticket = OpaqueSecret.New();
+        var now = clock.GetUtcNow();
+        var expiresAt = now + ConfirmTicketLifetime < state.ExpiresAt ? now + ConfirmTicketLifetime : state.ExpiresAt;
+        var issued = await db.DeviceAuthorizations
+            .Where(d => d.Id == state.Id && d.Status == DeviceAuthorizationStatus.Scanned && d.SubjectId == userId && d.ExpiresAt > now)
+            .ExecuteUpdateAsync(s => s
+                .SetProperty(d => d.ConfirmTicketHash, OpaqueSecret.Hash(ticket))
+                .SetProperty(d => d.ConfirmTicketExpiresAt, expiresAt)
+                .SetProperty(d => d.ConfirmTicketDeviceId, phoneDeviceId), cancellationToken);
+        return issued == 1 ? (ticket, expiresAt) : null;
+    }
 
-    /// <summary>Scanned → Denied, only by the account that claimed it. Null when that move is not possible.</summary>
-    public Task<DeviceAuthorizationState?> DenyAsync(string id, string userId, CancellationToken cancellationToken) =>
-        TransitionAndReloadAsync(id, DeviceAuthorizationStatus.Denied, requiredSubject: userId,
-            (setters, now) => setters.SetProperty(d => d.DecidedAt, now), cancellationToken);
+    /// <summary>How long the phone has between scan and decision.</summary>
+    public static readonly TimeSpan ConfirmTicketLifetime = TimeSpan.FromMinutes(2);
+
+    /// <summary>
+    /// Approves or denies a scanned request, for the account that claimed it. The phone API proves the scan with its
+    /// confirm ticket (<paramref name="ticket"/>); the verification page's signed-in session is its own proof. For
+    /// number-matching clients an approval must carry the screen's number; a wrong one denies the request.
+    /// </summary>
+    public async Task<(DecisionOutcome Outcome, DeviceAuthorizationState? State)> DecideAsync(
+        string id, string userId, bool approve, int? number, TicketProof? ticket, CancellationToken cancellationToken)
+    {
+        var entity = await db.DeviceAuthorizations.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        if (entity is null) return (DecisionOutcome.NotFound, null);
+        var state = DeviceAuthorizationState.From(entity);
+        var now = clock.GetUtcNow();
+        if (!state.IsOpen(now)) return (DecisionOutcome.NotOpen, state);
+        if (entity.SubjectId != userId) return (DecisionOutcome.NotYours, state);
+
+        string? ticketHash = null;
+        if (ticket is not null)
+        {
+            ticketHash = OpaqueSecret.Hash(ticket.Ticket);
+            var valid = entity.ConfirmTicketHash is { } stored
+                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored), Encoding.ASCII.GetBytes(ticketHash))
+                && entity.ConfirmTicketDeviceId == ticket.PhoneDeviceId
+                && entity.ConfirmTicketExpiresAt > now;
+            if (!valid) return (DecisionOutcome.WrongTicket, state);
+        }
+
+        var wrongNumber = approve && entity.MatchNumber is { } expected && number != expected;
+        var to = approve && !wrongNumber ? DeviceAuthorizationStatus.Approved : DeviceAuthorizationStatus.Denied;
+        var moved = await TryTransitionAsync(id, to, new Conditions(userId, ticketHash), (setters, at) => setters
+            .SetProperty(d => d.DecidedAt, at)
+            // The ticket is single-use: whatever the decision, it is spent.
+            .SetProperty(d => d.ConfirmTicketHash, (string?)null)
+            .SetProperty(d => d.ConfirmTicketExpiresAt, (DateTimeOffset?)null), cancellationToken);
+        var current = await ReloadAsync(id, cancellationToken);
+        if (!moved)
+            return (ticket is not null && current?.IsOpen(clock.GetUtcNow()) == true ? DecisionOutcome.WrongTicket : DecisionOutcome.NotOpen, current);
+        return (wrongNumber ? DecisionOutcome.WrongNumber : approve ? DecisionOutcome.Approved : DecisionOutcome.Denied, current);
+    }
 
     /// <summary>Pending/Scanned → Superseded: the waiting screen replaced its QR code with a fresh request.</summary>
-    public Task<DeviceAuthorizationState?> SupersedeAsync(string id, CancellationToken cancellationToken) =>
-        TransitionAndReloadAsync(id, DeviceAuthorizationStatus.Superseded, requiredSubject: null,
+    public async Task<bool> SupersedeAsync(string id, CancellationToken cancellationToken)
+    {
+        var moved = await TryTransitionAsync(id, DeviceAuthorizationStatus.Superseded, new Conditions(),
             (setters, now) => setters.SetProperty(d => d.DecidedAt, now), cancellationToken);
+        if (moved) await ReloadAsync(id, cancellationToken);
+        return moved;
+    }
 
     /// <summary>
     /// Approved → Redeemed, recording the linked device. Runs inside the caller's transaction, which also stores what
@@ -131,7 +193,7 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
     /// poll redeemed the code first, or it expired.
     /// </summary>
     public Task<bool> TryRedeemAsync(string id, string linkedDeviceId, CancellationToken cancellationToken) =>
-        TryTransitionAsync(id, DeviceAuthorizationStatus.Redeemed, requiredSubject: null,
+        TryTransitionAsync(id, DeviceAuthorizationStatus.Redeemed, new Conditions(),
             (setters, now) => setters
                 .SetProperty(d => d.RedeemedAt, now)
                 .SetProperty(d => d.LinkedDeviceId, linkedDeviceId), cancellationToken);
@@ -146,26 +208,24 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
         return state;
     }
 
-    private async Task<DeviceAuthorizationState?> TransitionAndReloadAsync(
-        string id, DeviceAuthorizationStatus to, string? requiredSubject, SetAlso also, CancellationToken cancellationToken) =>
-        await TryTransitionAsync(id, to, requiredSubject, also, cancellationToken)
-            ? await ReloadAsync(id, cancellationToken)
-            : null;
-
     private delegate void SetAlso(UpdateSettersBuilder<DeviceAuthorization> setters, DateTimeOffset now);
+
+    /// <summary>Extra conditions a transition needs: the claiming account, and the phone's confirm ticket.</summary>
+    private readonly record struct Conditions(string? Subject = null, string? TicketHash = null);
 
     /// <summary>
     /// Moves the request to <paramref name="to"/> if, at the moment of the UPDATE, it is in one of the states that may
-    /// lead there (<see cref="DeviceAuthorizationTransitions"/>), has not expired, and (when given) is claimed by
-    /// <paramref name="requiredSubject"/>. One statement, so of any number of concurrent callers exactly one wins.
+    /// lead there (<see cref="DeviceAuthorizationTransitions"/>), has not expired, and meets the
+    /// <paramref name="conditions"/>. One statement, so of any number of concurrent callers exactly one wins.
     /// </summary>
     private async Task<bool> TryTransitionAsync(
-        string id, DeviceAuthorizationStatus to, string? requiredSubject, SetAlso also, CancellationToken cancellationToken)
+        string id, DeviceAuthorizationStatus to, Conditions conditions, SetAlso also, CancellationToken cancellationToken)
     {
         var sources = DeviceAuthorizationTransitions.SourcesOf(to);
         var now = clock.GetUtcNow();
         var query = db.DeviceAuthorizations.Where(d => d.Id == id && sources.Contains(d.Status) && d.ExpiresAt > now);
-        if (requiredSubject is not null) query = query.Where(d => d.SubjectId == requiredSubject);
+        if (conditions.Subject is { } subject) query = query.Where(d => d.SubjectId == subject);
+        if (conditions.TicketHash is { } ticketHash) query = query.Where(d => d.ConfirmTicketHash == ticketHash);
 
         var changed = await query.ExecuteUpdateAsync(setters =>
         {
@@ -177,4 +237,26 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
         logger.LogInformation("Login request {Id} is now {Status}", id, to);
         return true;
     }
+}
+
+/// <summary>What the phone API presents to decide: its confirm ticket and its own device id.</summary>
+public sealed record TicketProof(string Ticket, string PhoneDeviceId);
+
+public enum DecisionOutcome
+{
+    Approved,
+    Denied,
+
+    /// <summary>Number matching failed: the request is now denied.</summary>
+    WrongNumber,
+    NotFound,
+
+    /// <summary>Expired, superseded, or already decided.</summary>
+    NotOpen,
+
+    /// <summary>Claimed by another account (or not scanned by this one).</summary>
+    NotYours,
+
+    /// <summary>The confirm ticket is wrong, used, expired, or from another phone.</summary>
+    WrongTicket,
 }

@@ -68,12 +68,35 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     /// <summary>The interval this client must now keep, including every slow_down it earned.</summary>
     public int IntervalSeconds { get { lock (_gate) return _intervalSeconds; } }
 
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public void Publish(DeviceAuthorizationState state)
     {
+        TaskCompletionSource? changed = null;
         lock (_gate)
         {
-            if (state.Version >= _state.Version) Volatile.Write(ref _state, state);
+            if (state.Version < _state.Version) return;
+            if (state.Version > _state.Version)
+            {
+                changed = _changed;
+                _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+            Volatile.Write(ref _state, state);
         }
+        // Waiting screens on the push stream wake up now, not at their next poll.
+        changed?.TrySetResult();
+    }
+
+    /// <summary>Completes when a state newer than <paramref name="version"/> is published (at once if it already is).</summary>
+    public Task WaitForChangeAsync(int version, CancellationToken cancellationToken)
+    {
+        Task changed;
+        lock (_gate)
+        {
+            if (_state.Version > version) return Task.CompletedTask;
+            changed = _changed.Task;
+        }
+        return changed.WaitAsync(cancellationToken);
     }
 
     /// <summary>

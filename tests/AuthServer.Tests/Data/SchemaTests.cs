@@ -17,7 +17,9 @@ public sealed class SchemaTests : IDisposable
         var modelled = await CatalogAsync("modelled.db", async db => await db.Database.EnsureCreatedAsync());
 
         migrated.ShouldNotBeEmpty();
-        migrated.ShouldBe(modelled);
+        migrated.Except(modelled).ShouldBeEmpty("only in the migrated database");
+        modelled.Except(migrated).ShouldBeEmpty("only in the EF model");
+        migrated.ShouldBe(modelled); // same column order too
     }
 
     [Fact]

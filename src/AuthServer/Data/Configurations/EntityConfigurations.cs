@@ -13,6 +13,8 @@ internal sealed class ClientConfiguration : IEntityTypeConfiguration<Client>
         client.Property(c => c.ClientId).HasMaxLength(100);
         client.Property(c => c.DisplayName).HasMaxLength(200);
         client.Property(c => c.Type).HasConversion<string>().HasMaxLength(20);
+        // Added by migration 0003; the default lets existing rows take the column.
+        client.Property(c => c.NumberMatching).HasDefaultValue(false);
     }
 }
 
@@ -39,6 +41,8 @@ internal sealed class DeviceAuthorizationConfiguration : IEntityTypeConfiguratio
         request.Property(d => d.SubjectId).HasMaxLength(450);
         request.Property(d => d.LinkedDeviceId).HasMaxLength(32);
         request.HasIndex(d => d.ExpiresAt);
+        request.Property(d => d.ConfirmTicketHash).HasMaxLength(64);
+        request.Property(d => d.ConfirmTicketDeviceId).HasMaxLength(32);
     }
 
     private const int UserCodeLength = DeviceFlow.UserCode.Length;

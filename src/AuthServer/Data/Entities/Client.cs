@@ -38,4 +38,10 @@ public sealed class Client
     public bool FirstParty { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>
+    /// Number matching against remote phishing (RFC 8628 §5.4): after the scan the waiting screen shows a 2-digit
+    /// number, and the phone must pick it among three to approve. For clients that follow the push stream.
+    /// </summary>
+    public bool NumberMatching { get; set; }
 }

@@ -44,4 +44,17 @@ public sealed class DeviceAuthorization
 
     /// <summary>The waiting screen's linked device, created when the code is redeemed.</summary>
     public string? LinkedDeviceId { get; set; }
+
+    /// <summary>The 2-digit number the screen shows and the phone must pick, for number-matching clients.</summary>
+    public int? MatchNumber { get; set; }
+
+    /// <summary>
+    /// SHA-256 of the one-time confirm ticket the phone API handed to the scanning phone; approve and deny must present
+    /// it. A new scan by the same account replaces it; using it clears it.
+    /// </summary>
+    public string? ConfirmTicketHash { get; set; }
+    public DateTimeOffset? ConfirmTicketExpiresAt { get; set; }
+
+    /// <summary>The scanning phone's own device id: the ticket only works with a token of that phone.</summary>
+    public string? ConfirmTicketDeviceId { get; set; }
 }

@@ -41,29 +41,24 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
         if (State == DevicePageState.Consent) Consent = ToViewModel(state!);
     }
 
-    public Task OnPostApproveAsync() => DecideAsync(approve: true);
+    public Task OnPostApproveAsync(int? number) => DecideAsync(approve: true, number);
 
-    public Task OnPostDenyAsync() => DecideAsync(approve: false);
+    public Task OnPostDenyAsync() => DecideAsync(approve: false, number: null);
 
-    private async Task DecideAsync(bool approve)
+    private async Task DecideAsync(bool approve, int? number)
     {
         if (await FindAsync(Input.UserCode) is not { } request) return;
 
-        var decided = approve
-            ? await flow.ApproveAsync(request.Id, UserId, HttpContext.RequestAborted)
-            : await flow.DenyAsync(request.Id, UserId, HttpContext.RequestAborted);
+        var (outcome, current) = await flow.DecideAsync(request.Id, UserId, approve, number, ticket: null, HttpContext.RequestAborted);
         DeviceName = request.DeviceName ?? clients.Find(request.ClientId)?.DisplayName;
-        if (decided is not null)
+        State = outcome switch
         {
-            State = approve ? DevicePageState.Approved : DevicePageState.Denied;
-            return;
-        }
-
-        // The move was refused: explain from the current state (expired meanwhile, or not this account's request).
-        var current = await flow.ReloadAsync(request.Id, HttpContext.RequestAborted) ?? request;
-        State = current.SubjectId is not null && current.SubjectId != UserId
-            ? DevicePageState.ClaimedByAnotherAccount
-            : Closed(current);
+            DecisionOutcome.Approved => DevicePageState.Approved,
+            DecisionOutcome.Denied => DevicePageState.Denied,
+            DecisionOutcome.WrongNumber => DevicePageState.WrongNumber,
+            DecisionOutcome.NotYours => DevicePageState.ClaimedByAnotherAccount,
+            _ => Closed(current ?? request),
+        };
     }
 
     /// <summary>Finds the request for a typed or linked code, or sets the page to say why there is none.</summary>
@@ -88,7 +83,8 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
         state.RequesterUserAgent,
         state.RequesterIp,
         Ago(clock.GetUtcNow() - state.CreatedAt),
-        state.Scopes.Select(scopes.Describe).ToList());
+        state.Scopes.Select(scopes.Describe).ToList(),
+        state.MatchNumber is { } number ? NumberMatching.Choices(number) : null);
 
     private static string Ago(TimeSpan elapsed) => elapsed.TotalSeconds switch
     {

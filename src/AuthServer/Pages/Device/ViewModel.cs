@@ -11,6 +11,7 @@ public enum DevicePageState
     Expired,
     Finished,
     ClaimedByAnotherAccount,
+    WrongNumber,
 }
 
 /// <summary>Who is asking: everything the user needs to recognise (or refuse) the request (RFC 8628 §5.4).</summary>
@@ -21,4 +22,5 @@ public sealed record ConsentViewModel(
     string? UserAgent,
     string? IpAddress,
     string AskedAgo,
-    IReadOnlyList<string> Scopes);
+    IReadOnlyList<string> Scopes,
+    IReadOnlyList<int>? NumberChoices);
