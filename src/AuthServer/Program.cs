@@ -1,4 +1,5 @@
 using AuthServer.Hosting;
+using AuthServer.Phone;
 using AuthServer.Protocol;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -9,7 +10,9 @@ if (await AdminCommands.TryRunAsync(app, args)) return;   // hash-secret, create
 await app.InitializeAuthServerAsync();          // schema, configured clients, signing keys, demo user
 
 app.UseAuthServer();                            // forwarded headers, errors, security headers, sign-in
-app.MapProtocolEndpoints();                     // /.well-known/*, /connect/device, /connect/token, /device/qr
+app.MapProtocolEndpoints();                     // /.well-known/*, /connect/*, /device/qr
+app.MapPhoneApi();                              // /api/phone/* for the signed-in phone app
+app.UseSwagger();                               // /swagger/phone/swagger.json
 app.MapRazorPages();                            // /device (verify + consent) and the Identity pages
 app.Run();
 

@@ -15,7 +15,6 @@ public static class AuthServerPipeline
         app.UseStaticFiles();
         app.UseRouting();
         app.UseCors();
-        app.UseRateLimiter();
         app.UseAuthentication();
         app.UseAuthorization();
         app.Use(BlockSelfRegistration);

@@ -64,8 +64,21 @@ public static class AuthServerServices
         services.AddSingleton<EndSessionRequestValidator>();
         services.AddCors();
         services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, ClientCorsPolicyProvider>();
-        services.AddUserCodeRateLimit();
+        services.AddSingleton<GuessLimiter>();
         services.AddProblemDetails();
+        // Malformed JSON or parameters answer 400 problem details in every environment, never an exception.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc(Phone.PhoneApi.DocumentName, new Microsoft.OpenApi.OpenApiInfo
+            {
+                Title = "AuthServer phone API",
+                Version = "v1",
+                Description = "For the signed-in phone app: scan, approve or deny a waiting screen's login, and manage linked devices.",
+            });
+            options.DocInclusionPredicate((document, api) => api.GroupName == document);
+        });
         services.AddRazorPages();
         return builder;
     }

@@ -31,7 +31,7 @@ public sealed class CleanupWorker(IServiceScopeFactory scopes, TimeProvider cloc
 /// Deletes what can no longer be used: login requests a day after they expired (kept that long for support questions)
 /// and expired refresh tokens; and forgets ended requests held in memory.
 /// </summary>
-public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, TimeProvider clock, ILogger<CleanupJob> logger)
+public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, GuessLimiter guesses, TimeProvider clock, ILogger<CleanupJob> logger)
 {
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
@@ -45,6 +45,8 @@ public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, T
         var requests = await db.DeviceAuthorizations.Where(d => d.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
         var tokens = await db.RefreshTokens.Where(t => t.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
         var evicted = cache.Evict(now - MemoryGrace);
+        guesses.Sweep();
+        await db.AuthorizationCodes.Where(c => c.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
         if (requests + tokens + evicted > 0)
             logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} refresh tokens, {Evicted} cached requests", requests, tokens, evicted);
     }

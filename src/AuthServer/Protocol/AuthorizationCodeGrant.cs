@@ -78,15 +78,9 @@ public sealed class AuthorizationCodeGrant(
     /// </summary>
     private async Task<IResult> RevokeReplayedAsync(AuthorizationCode code, CancellationToken cancellationToken)
     {
-        if (code.LinkedDeviceId is { } deviceId)
-        {
-            var now = clock.GetUtcNow();
-            await db.LinkedDevices.Where(d => d.Id == deviceId && d.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(d => d.RevokedAt, now), cancellationToken);
-            await db.RefreshTokens.Where(t => t.LinkedDeviceId == deviceId && t.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+        if (code.LinkedDeviceId is { } deviceId
+            && await LinkedDevices.LogOutAsync(db, deviceId, clock.GetUtcNow(), userId: null, cancellationToken))
             logger.LogWarning("Authorization code {CodeId} was presented again; revoked device {DeviceId}", code.Id, deviceId);
-        }
         return OAuthError.InvalidGrant("The authorization code has already been used.");
     }
 }

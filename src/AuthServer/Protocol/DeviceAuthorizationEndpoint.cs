@@ -43,6 +43,17 @@ public static class DeviceAuthorizationEndpoint
         if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
             return OAuthError.InvalidRequest($"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
 
+        // Extension for QR rotation: the screen names the request its new one replaces, which then can no longer be
+        // approved (Pending/Scanned → Superseded). It must be this client's own request.
+        DeviceAuthorizationState? superseded = null;
+        if (request["superseded_device_code"] is { } previous)
+        {
+            var old = await flow.FindByDeviceCodeAsync(previous, context.RequestAborted);
+            if (old is null || old.State.ClientId != client.ClientId)
+                return OAuthError.InvalidGrant("superseded_device_code is not a device code of this client.");
+            superseded = old.State;
+        }
+
         var created = await flow.CreateAsync(
             client,
             string.Join(' ', granted),
@@ -50,6 +61,8 @@ public static class DeviceAuthorizationEndpoint
             context.Connection.RemoteIpAddress?.ToString(),
             LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString()),
             context.RequestAborted);
+
+        if (superseded is not null) await flow.SupersedeAsync(superseded.Id, context.RequestAborted);
 
         var issuer = issuers.Resolve(context.Request);
         return ProtocolResponse.Json(new Response(

@@ -25,6 +25,8 @@ public static class Discovery
             ["authorization_endpoint"] = issuer + AuthorizeEndpoint.Path,
             ["token_endpoint"] = issuer + TokenEndpoint.Path,
             ["device_authorization_endpoint"] = issuer + DeviceAuthorizationEndpoint.Path,
+            // Our extension: the push stream of a login request's status changes.
+            ["device_authorization_events_endpoint"] = issuer + DeviceEventsEndpoint.Path,
             ["jwks_uri"] = issuer + Jwks.Path,
             ["userinfo_endpoint"] = issuer + UserinfoEndpoint.Path,
             ["grant_types_supported"] = GrantTypes.Implemented,

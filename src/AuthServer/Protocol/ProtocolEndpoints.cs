@@ -1,5 +1,4 @@
 using AuthServer.Clients;
-using AuthServer.Hosting;
 
 namespace AuthServer.Protocol;
 
@@ -14,11 +13,12 @@ public static class ProtocolEndpoints
         browserCallable.MapGet(Discovery.OpenIdPath, Discovery.Handle);
         browserCallable.MapGet(Jwks.Path, Jwks.Handle);
         browserCallable.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
+        browserCallable.MapPost(DeviceEventsEndpoint.Path, DeviceEventsEndpoint.HandleAsync);
         browserCallable.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
         browserCallable.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
 
         app.MapMethods(AuthorizeEndpoint.Path, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
-        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync).RequireRateLimiting(UserCodeRateLimit.Policy);
+        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.
         foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path })

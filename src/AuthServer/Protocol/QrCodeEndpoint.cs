@@ -14,8 +14,16 @@ public static class QrCodeEndpoint
     private const int PixelsPerModule = 8;
 
     public static async Task<IResult> HandleAsync(
-        HttpContext context, string? user_code, string? format, DeviceFlowService flow, IssuerResolver issuers, TimeProvider clock)
+        HttpContext context, string? user_code, string? format, DeviceFlowService flow, GuessLimiter guesses, IssuerResolver issuers, TimeProvider clock)
     {
+        // Live or not is an answer about a user code: it counts as a guess.
+        if (guesses.TryAcquire(context, userId: null) is { } retryAfter)
+        {
+            GuessLimiter.SetRetryAfter(context.Response, retryAfter);
+            return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many attempts",
+                detail: "Too many codes were tried. Wait a minute, then try again.");
+        }
+
         format ??= "png";
         if (format is not ("png" or "svg"))
             return TypedResults.Problem(statusCode: 400, title: "Unsupported format", detail: "format must be png or svg.");

@@ -60,12 +60,13 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
             .Where(p => p.Name.EndsWith("_endpoint", StringComparison.Ordinal) || p.Name == "jwks_uri")
             .ToDictionary(p => p.Name, p => p.Value.GetString()!);
         advertised.Keys.ShouldBe(
-            ["authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "jwks_uri", "userinfo_endpoint", "end_session_endpoint"],
+            ["authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "device_authorization_events_endpoint",
+                "jwks_uri", "userinfo_endpoint", "end_session_endpoint"],
             ignoreOrder: true);
         var noRedirects = factory.CreateBrowser();
         foreach (var (member, url) in advertised)
         {
-            var response = member is "token_endpoint" or "device_authorization_endpoint"
+            var response = member is "token_endpoint" or "device_authorization_endpoint" or "device_authorization_events_endpoint"
                 ? await noRedirects.PostAsync(url, new FormUrlEncodedContent([]))
                 : await noRedirects.GetAsync(url);
             response.StatusCode.ShouldNotBe(HttpStatusCode.NotFound, member);

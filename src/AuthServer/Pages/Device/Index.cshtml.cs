@@ -1,9 +1,7 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
-using AuthServer.Hosting;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -14,8 +12,7 @@ namespace AuthServer.Pages.Device;
 /// approves or denies. Opening the consent view counts as the scan and claims the request for this account (§5.5).
 /// </summary>
 [Authorize]
-[EnableRateLimiting(UserCodeRateLimit.Policy)]
-public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, TimeProvider clock) : PageModel
+public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, GuessLimiter guesses, TimeProvider clock) : PageModel
 {
     [BindProperty]
     public InputModel Input { get; set; } = new();
@@ -64,6 +61,12 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     /// <summary>Finds the request for a typed or linked code, or sets the page to say why there is none.</summary>
     private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
     {
+        if (guesses.TryAcquire(HttpContext, UserId) is { } retryAfter)
+        {
+            GuessLimiter.SetRetryAfter(Response, retryAfter);
+            State = DevicePageState.TooManyAttempts;
+            return null;
+        }
         State = DevicePageState.NotFound;
         if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
         return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);

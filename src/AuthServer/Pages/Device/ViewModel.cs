@@ -12,6 +12,7 @@ public enum DevicePageState
     Finished,
     ClaimedByAnotherAccount,
     WrongNumber,
+    TooManyAttempts,
 }
 
 /// <summary>Who is asking: everything the user needs to recognise (or refuse) the request (RFC 8628 §5.4).</summary>

@@ -1,0 +1,127 @@
+using AuthServer.Clients;
+using AuthServer.Data;
+using AuthServer.DeviceFlow;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Phone;
+
+/// <summary>
+/// The signed-in phone's API: scan a waiting screen's code, approve or deny it with the one-time confirm ticket the
+/// scan returned, and manage linked devices. It is the second door to the same transitions as the verification page
+/// (<see cref="DeviceFlowService"/>). Errors are RFC 9457 problem details.
+/// </summary>
+public static class PhoneApi
+{
+    public const string Prefix = "/api/phone";
+    public const string DocumentName = "phone";
+
+    public static RouteGroupBuilder MapPhoneApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup(Prefix)
+            .AddEndpointFilter<PhoneTokenFilter>()
+            .WithGroupName(DocumentName)
+            .WithTags("Phone")
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden);
+
+        api.MapPost("/scans", ScanAsync).WithSummary("Scan a waiting screen's QR code (or typed user code) and claim its login request.");
+        api.MapPost("/scans/{scanId}/approve", ApproveAsync).WithSummary("Approve a scanned login request with the confirm ticket.");
+        api.MapPost("/scans/{scanId}/deny", DenyAsync).WithSummary("Deny a scanned login request with the confirm ticket.");
+        api.MapGet("/devices", ListDevicesAsync).WithSummary("The account's linked devices.");
+        api.MapDelete("/devices/{id}", LogOutDeviceAsync).WithSummary("Log a linked device out: its tokens stop working at once.");
+        return api;
+    }
+
+    private static ProblemHttpResult Problem(int status, string title, string detail) => PhoneTokenFilter.Problem(status, title, detail);
+
+    public static async Task<Results<Created<ScanResponse>, ProblemHttpResult>> ScanAsync(
+        ScanRequest body, HttpContext context, DeviceFlowService flow, GuessLimiter guesses, ClientStore clients, TimeProvider clock)
+    {
+        var token = PhoneTokenFilter.TokenOf(context);
+        var cancellationToken = context.RequestAborted;
+        // RFC 8628 §5.1: every scan is a user-code lookup, and unknown codes count.
+        if (guesses.TryAcquire(context, token.Subject) is { } retryAfter)
+        {
+            GuessLimiter.SetRetryAfter(context.Response, retryAfter);
+            return Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many codes were tried. Wait a minute, then try again.");
+        }
+
+        if (!UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode)
+            || await flow.FindByUserCodeAsync(userCode, cancellationToken) is not { } found)
+            return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
+        if (!found.IsOpen(clock.GetUtcNow()))
+            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
+
+        var (outcome, state) = await flow.ScanAsync(found.Id, token.Subject, cancellationToken);
+        if (outcome == ScanOutcome.ClaimedByAnotherAccount)
+            return Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code first (RFC 8628 §5.5).");
+        if (outcome != ScanOutcome.Claimed
+            || await flow.IssueConfirmTicketAsync(state!, token.Subject, token.DeviceId, cancellationToken) is not { } ticket)
+            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
+
+        var client = clients.Find(state!.ClientId);
+        return TypedResults.Created((string?)null, new ScanResponse(
+            state.Id,
+            ticket.Ticket,
+            UserCode.Format(state.UserCode),
+            new ClientSummary(state.ClientId, client?.DisplayName ?? state.ClientId),
+            new Requester(state.DeviceName, state.RequesterUserAgent, state.RequesterIp, state.CreatedAt),
+            state.Scopes,
+            ticket.ExpiresAt,
+            state.MatchNumber is { } number ? NumberMatching.Choices(number) : null));
+    }
+
+    public static Task<Results<NoContent, ProblemHttpResult>> ApproveAsync(string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow) =>
+        DecideAsync(scanId, body, approve: true, context, flow);
+
+    public static Task<Results<NoContent, ProblemHttpResult>> DenyAsync(string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow) =>
+        DecideAsync(scanId, body with { Number = null }, approve: false, context, flow);
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DecideAsync(
+        string scanId, DecisionRequest body, bool approve, HttpContext context, DeviceFlowService flow)
+    {
+        var token = PhoneTokenFilter.TokenOf(context);
+        if (string.IsNullOrEmpty(body.ConfirmTicket))
+            return Problem(StatusCodes.Status403Forbidden, "Confirm ticket required", "Send the confirm_ticket the scan returned.");
+
+        var (outcome, _) = await flow.DecideAsync(scanId, token.Subject, approve, body.Number,
+            new TicketProof(body.ConfirmTicket, token.DeviceId), context.RequestAborted);
+        return outcome switch
+        {
+            DecisionOutcome.Approved or DecisionOutcome.Denied => TypedResults.NoContent(),
+            DecisionOutcome.WrongNumber => Problem(StatusCodes.Status403Forbidden, "Wrong number", "That is not the number on the screen; the request was denied."),
+            DecisionOutcome.NotFound => Problem(StatusCodes.Status404NotFound, "Unknown scan", "No login request has this id."),
+            DecisionOutcome.NotOpen => Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided."),
+            DecisionOutcome.NotYours => Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code."),
+            _ => Problem(StatusCodes.Status403Forbidden, "Invalid confirm ticket", "The confirm ticket is wrong, used, expired, or belongs to another scan or phone."),
+        };
+    }
+
+    public static async Task<Ok<List<LinkedDeviceView>>> ListDevicesAsync(HttpContext context, AuthServerDbContext db, ClientStore clients)
+    {
+        var token = PhoneTokenFilter.TokenOf(context);
+        var devices = await LinkedDevices.ActiveOfAsync(db, token.Subject, context.RequestAborted);
+        return TypedResults.Ok(devices.Select(d => new LinkedDeviceView(
+            d.Id, d.Name, new ClientSummary(d.ClientId, clients.Find(d.ClientId)?.DisplayName ?? d.ClientId),
+            d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId)).ToList());
+    }
+
+    public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(string id, HttpContext context, AuthServerDbContext db, TimeProvider clock)
+    {
+        var token = PhoneTokenFilter.TokenOf(context);
+        return await LinkedDevices.LogOutAsync(db, id, clock.GetUtcNow(), token.Subject, context.RequestAborted)
+            ? TypedResults.NoContent()
+            : Problem(StatusCodes.Status404NotFound, "Unknown device", "This account has no such signed-in device.");
+    }
+
+    /// <summary>The phone may send what it scanned (the whole verification URL) or what the user typed.</summary>
+    public static string? ExtractUserCode(string? scanned)
+    {
+        if (string.IsNullOrWhiteSpace(scanned)) return null;
+        if (Uri.TryCreate(scanned.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http")
+            return Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(uri.Query).TryGetValue("user_code", out var code) ? code.ToString() : null;
+        return scanned;
+    }
+}

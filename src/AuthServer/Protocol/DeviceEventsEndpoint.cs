@@ -1,0 +1,143 @@
+using System.Text;
+using System.Text.Json;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Identity;
+
+namespace AuthServer.Protocol;
+
+/// <summary>
+/// <c>POST /connect/device/events</c>: the waiting screen's push stream (our extension to RFC 8628). Same form and
+/// client authentication as a token poll; the device code stays in the body, never the URL. Server-Sent Events, one
+/// per status change, named after the status, <c>id</c> = the transition count. The first event is always the current
+/// status, so a late or reconnecting screen is never stuck (<c>Last-Event-ID</c> only makes sure it is not older than
+/// what the screen saw). Tokens never travel here: after <c>approved</c> the screen
+/// redeems the device code at the token endpoint, as any RFC 8628 client would.
+/// </summary>
+public static class DeviceEventsEndpoint
+{
+    public const string Path = "/connect/device/events";
+
+    /// <summary>Idle proxies close quiet connections; a comment line every 15 s keeps the stream open.</summary>
+    public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
+
+    public static async Task<IResult> HandleAsync(
+        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, UserManager<ApplicationUser> users, TimeProvider clock)
+    {
+        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        if (error is not null) return error;
+        var (client, clientError) = authenticator.Authenticate(context, request!);
+        if (clientError is not null) return clientError;
+
+        var accept = context.Request.Headers.Accept.ToString();
+        if (accept.Length > 0 && !accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) && !accept.Contains("*/*", StringComparison.Ordinal))
+            return new OAuthError("invalid_request", "This endpoint answers with Accept: text/event-stream.", StatusCodes.Status406NotAcceptable);
+
+        if (request!["device_code"] is not { } deviceCode)
+            return OAuthError.InvalidRequest("device_code is required.");
+        var live = await flow.FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
+        // As at the token endpoint (RFC 8628 §3.4), another client's code looks unknown.
+        if (live is null || live.State.ClientId != client!.ClientId)
+            return OAuthError.InvalidGrant("The device code is not valid.");
+
+        // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node
+        // served the earlier stream), read the database first, so the stream never goes backwards.
+        if (int.TryParse(context.Request.Headers["Last-Event-ID"], out var lastEventId)
+            && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
+            await flow.ReloadAsync(live.State.Id, context.RequestAborted);
+
+        return new EventStream(live, users, clock);
+    }
+
+    /// <summary>The event for a snapshot: its name, its id and whether the stream ends with it.</summary>
+    public static (string Name, int Id, bool Final) EventFor(DeviceAuthorizationState state, DateTimeOffset now) => state.Status switch
+    {
+        // Expiry is derived, not stored: it counts as one more transition.
+        _ when state.IsExpired(now) => ("expired", state.Version + 1, true),
+        DeviceAuthorizationStatus.Pending => ("pending", state.Version, false),
+        DeviceAuthorizationStatus.Scanned => ("scanned", state.Version, false),
+        // Redeemed means it was approved and the tokens are taken; the screen learns "approved", as it did first.
+        DeviceAuthorizationStatus.Approved or DeviceAuthorizationStatus.Redeemed => ("approved", state.Version, true),
+        DeviceAuthorizationStatus.Denied => ("denied", state.Version, true),
+        _ => ("superseded", state.Version, true),
+    };
+
+    /// <summary>The account, recognisable to its owner and little use to anyone else: <c>d***@example.com</c>.</summary>
+    public static string MaskAccount(string account)
+    {
+        var at = account.IndexOf('@');
+        return at > 0 ? $"{account[0]}***{account[at..]}" : account.Length > 0 ? $"{account[0]}***" : "***";
+    }
+
+    /// <summary>
+    /// Written by hand rather than with <c>TypedResults.ServerSentEvents</c>, which cannot send the comment lines
+    /// the keep-alive ping needs.
+    /// </summary>
+    private sealed class EventStream(LiveRequest live, UserManager<ApplicationUser> users, TimeProvider clock) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext context)
+        {
+            var response = context.Response;
+            var cancellationToken = context.RequestAborted;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-store";
+            response.Headers["X-Accel-Buffering"] = "no";
+            context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+            int? lastSent = null;
+            string? account = null;
+            var pingDue = clock.GetUtcNow() + PingInterval;
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    var state = live.State;
+                    var now = clock.GetUtcNow();
+                    var (name, id, final) = EventFor(state, now);
+                    if (id != lastSent)
+                    {
+                        if (state.SubjectId is { } subject && account is null && name is "scanned" or "approved")
+                            account = MaskAccount((await users.FindByIdAsync(subject))?.Email ?? "");
+                        await WriteEventAsync(response, name, id, name is "scanned" or "approved" ? account : null,
+                            name == "scanned" ? state.MatchNumber : null, cancellationToken);
+                        lastSent = id;
+                        if (final) return;
+                    }
+
+                    // Sleep until the status changes, the request expires, or a ping is due, whichever is first.
+                    var wakeAt = state.IsOpen(now) && state.ExpiresAt < pingDue ? state.ExpiresAt : pingDue;
+                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var changed = live.WaitForChangeAsync(state.Version, wake.Token);
+                    var timer = Task.Delay(wakeAt > now ? wakeAt - now : TimeSpan.Zero, clock, wake.Token);
+                    await Task.WhenAny(changed, timer);
+                    wake.Cancel();
+
+                    if (!changed.IsCompletedSuccessfully && clock.GetUtcNow() >= pingDue)
+                    {
+                        await WriteAsync(response, ": ping\n\n", cancellationToken);
+                        pingDue = clock.GetUtcNow() + PingInterval;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The screen went away.
+            }
+        }
+
+        private static Task WriteEventAsync(HttpResponse response, string name, int id, string? account, int? number, CancellationToken cancellationToken)
+        {
+            var data = new Dictionary<string, object> { ["status"] = name };
+            if (account is not null) data["account"] = account;
+            if (number is not null) data["number"] = number;
+            return WriteAsync(response, $"event: {name}\nid: {id}\ndata: {JsonSerializer.Serialize(data)}\n\n", cancellationToken);
+        }
+
+        private static async Task WriteAsync(HttpResponse response, string text, CancellationToken cancellationToken)
+        {
+            await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+            await response.Body.FlushAsync(cancellationToken);
+        }
+    }
+}
