@@ -6,7 +6,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddAuthServer();                        // options, storage, identity, protocol services
 
 var app = builder.Build();
-if (await AdminCommands.TryRunAsync(app, args)) return;   // hash-secret, create-admin
+if (await AdminCommands.TryRunAsync(app, args)) return;   // hash-secret, rotate-keys, create-admin
 await app.InitializeAuthServerAsync();          // schema, configured clients, signing keys, demo user
 
 app.UseAuthServer();                            // forwarded headers, errors, security headers, sign-in

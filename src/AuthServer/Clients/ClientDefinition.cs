@@ -26,4 +26,7 @@ public sealed class ClientDefinition
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(5);
     public bool FirstParty { get; set; }
     public bool NumberMatching { get; set; }
+    public bool RequireDpop { get; set; }
+    public TimeSpan RefreshTokenAbsoluteLifetime { get; set; } = TimeSpan.FromDays(30);
+    public TimeSpan RefreshTokenIdleLifetime { get; set; } = TimeSpan.FromDays(14);
 }

@@ -35,6 +35,9 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             client.PollIntervalSeconds = (int)definition.PollInterval.TotalSeconds;
             client.FirstParty = definition.FirstParty;
             client.NumberMatching = definition.NumberMatching;
+            client.RequireDpop = definition.RequireDpop;
+            client.RefreshTokenAbsoluteLifetimeSeconds = (int)definition.RefreshTokenAbsoluteLifetime.TotalSeconds;
+            client.RefreshTokenIdleLifetimeSeconds = (int)definition.RefreshTokenIdleLifetime.TotalSeconds;
             client.UpdatedAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);
@@ -56,6 +59,8 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             Fail("DeviceCodeLifetime must be between 1 second and 1 hour.");
         if (definition.PollInterval < TimeSpan.FromSeconds(1) || definition.PollInterval > TimeSpan.FromMinutes(1))
             Fail("PollInterval must be between 1 second and 1 minute.");
+        if (definition.RefreshTokenIdleLifetime <= TimeSpan.Zero || definition.RefreshTokenIdleLifetime > definition.RefreshTokenAbsoluteLifetime)
+            Fail("RefreshTokenIdleLifetime must be positive and no longer than RefreshTokenAbsoluteLifetime.");
         foreach (var scope in definition.Scopes.Where(s => !scopes.IsKnown(s)))
             Fail($"scope '{scope}' is not declared in the Scopes section.");
         foreach (var grant in definition.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))

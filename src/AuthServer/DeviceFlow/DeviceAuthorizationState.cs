@@ -18,12 +18,13 @@ public sealed record DeviceAuthorizationState(
     int Version,
     string? SubjectId,
     DateTimeOffset? DecidedAt,
-    int? MatchNumber)
+    int? MatchNumber,
+    string? DpopJkt)
 {
     public static DeviceAuthorizationState From(DeviceAuthorization entity) => new(
         entity.Id, entity.UserCode, entity.ClientId, entity.Scope, entity.DeviceName, entity.RequesterIp,
         entity.RequesterUserAgent, entity.CreatedAt, entity.ExpiresAt, entity.IntervalSeconds, entity.Status,
-        entity.Version, entity.SubjectId, entity.DecidedAt, entity.MatchNumber);
+        entity.Version, entity.SubjectId, entity.DecidedAt, entity.MatchNumber, entity.DpopJkt);
 
     public bool IsExpired(DateTimeOffset now) => DeviceAuthorizationTransitions.IsExpired(Status, ExpiresAt, now);
 

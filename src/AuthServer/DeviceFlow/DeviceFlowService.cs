@@ -31,7 +31,8 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
     public sealed record Created(string DeviceCode, DeviceAuthorizationState State);
 
     /// <summary>Starts a login request (RFC 8628 §3.1–3.2).</summary>
-    public async Task<Created> CreateAsync(Client client, string scope, string? deviceName, string? ip, string? userAgent, CancellationToken cancellationToken)
+    public async Task<Created> CreateAsync(
+        Client client, string scope, string? deviceName, string? ip, string? userAgent, string? dpopJkt, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         for (var attempt = 1; ; attempt++)
@@ -51,6 +52,7 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
                 ExpiresAt = now.AddSeconds(client.DeviceCodeLifetimeSeconds),
                 IntervalSeconds = client.PollIntervalSeconds,
                 Status = DeviceAuthorizationStatus.Pending,
+                DpopJkt = dpopJkt,
             };
             db.DeviceAuthorizations.Add(entity);
             try
@@ -151,19 +153,22 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
         if (entity is null) return (DecisionOutcome.NotFound, null);
         var state = DeviceAuthorizationState.From(entity);
         var now = clock.GetUtcNow();
-        if (!state.IsOpen(now)) return (DecisionOutcome.NotOpen, state);
-        if (entity.SubjectId != userId) return (DecisionOutcome.NotYours, state);
+        if (entity.SubjectId is not null && entity.SubjectId != userId) return (DecisionOutcome.NotYours, state);
 
+        // A ticket that is not this scan's current one (wrong, used, from another phone) is refused as such, before
+        // anything is said about the request; an expired request is then "gone" even with a once-valid ticket.
         string? ticketHash = null;
         if (ticket is not null)
         {
             ticketHash = OpaqueSecret.Hash(ticket.Ticket);
-            var valid = entity.ConfirmTicketHash is { } stored
+            var matches = entity.ConfirmTicketHash is { } stored
                 && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored), Encoding.ASCII.GetBytes(ticketHash))
-                && entity.ConfirmTicketDeviceId == ticket.PhoneDeviceId
-                && entity.ConfirmTicketExpiresAt > now;
-            if (!valid) return (DecisionOutcome.WrongTicket, state);
+                && entity.ConfirmTicketDeviceId == ticket.PhoneDeviceId;
+            if (!matches) return (DecisionOutcome.WrongTicket, state);
         }
+        if (!state.IsOpen(now)) return (DecisionOutcome.NotOpen, state);
+        if (entity.SubjectId != userId) return (DecisionOutcome.NotYours, state);
+        if (ticket is not null && !(entity.ConfirmTicketExpiresAt > now)) return (DecisionOutcome.WrongTicket, state);
 
         var wrongNumber = approve && entity.MatchNumber is { } expected && number != expected;
         var to = approve && !wrongNumber ? DeviceAuthorizationStatus.Approved : DeviceAuthorizationStatus.Denied;

@@ -7,6 +7,7 @@ namespace AuthServer.Hosting;
 /// <summary>
 /// Operator commands run instead of the server:
 /// <c>hash-secret</c> prints a new client secret and the hash to put in <c>Clients:&lt;id&gt;:SecretHashes</c>;
+/// <c>rotate-keys</c> makes the next signing keys current at once;
 /// <c>create-admin &lt;email&gt;</c> creates (or promotes) an administrator, reading the password from standard input
 /// so it never appears in the process list or shell history.
 /// </summary>
@@ -22,6 +23,12 @@ public static class AdminCommands
                 var secret = ClientSecretHasher.NewSecret();
                 Console.WriteLine($"secret: {secret}");
                 Console.WriteLine($"hash:   {ClientSecretHasher.Hash(secret)}");
+                return true;
+
+            case "rotate-keys":
+                await app.InitializeAuthServerAsync();
+                await app.Services.GetRequiredService<Tokens.SigningKeyStore>().RotateNowAsync();
+                Console.WriteLine("Rotated: the next keys sign from now on; the previous ones stay published until their tokens expire.");
                 return true;
 
             case "create-admin" when args.Length == 2:

@@ -31,7 +31,11 @@ public sealed class TokenOptions
 
     public TimeSpan AccessTokenLifetime { get; set; } = TimeSpan.FromMinutes(10);
     public TimeSpan IdentityTokenLifetime { get; set; } = TimeSpan.FromMinutes(10);
-    public TimeSpan RefreshTokenLifetime { get; set; } = TimeSpan.FromDays(30);
+    /// <summary>
+    /// After a refresh token is rotated, presenting it again within this leeway issues a fresh pair in the same family
+    /// (the response was lost on the way); later, it is reuse and revokes the family (RFC 9700 §4.14.2).
+    /// </summary>
+    public TimeSpan RefreshTokenReuseLeeway { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>JWS algorithm of access tokens. ES256 is compact and fast to verify.</summary>
     public string AccessTokenAlgorithm { get; set; } = "ES256";

@@ -39,6 +39,11 @@ public static class AuthServerServices
                 $"Tokens:AccessTokenAlgorithm and Tokens:IdentityTokenAlgorithm must be one of {string.Join(", ", SigningKeyStore.Algorithms)}.")
             .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
+        services.AddOptions<DpopOptions>().BindConfiguration(DpopOptions.Section);
+        services.AddOptions<KeyRotationOptions>().BindConfiguration(KeyRotationOptions.Section)
+            .Validate(o => o.RotationPeriod > o.PublishAhead && o.CheckInterval > TimeSpan.Zero && o.KeepRetired > TimeSpan.Zero,
+                "Keys: RotationPeriod must exceed PublishAhead; CheckInterval and KeepRetired must be positive.")
+            .ValidateOnStart();
 
         AddStorage(builder);
         AddIdentity(builder);
@@ -50,6 +55,7 @@ public static class AuthServerServices
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<LiveRequestCache>();
         services.AddSingleton<SigningKeyStore>();
+        services.AddSingleton<DpopProofValidator>();
         services.AddScoped<ClientSeeder>();
         services.AddScoped<DeviceFlowService>();
         services.AddScoped<TokenIssuer>();
@@ -60,6 +66,7 @@ public static class AuthServerServices
         services.AddSingleton<AuthorizationRequestValidator>();
         services.AddScoped<CleanupJob>();
         services.AddHostedService<CleanupWorker>();
+        services.AddHostedService<KeyRotationWorker>();
 
         services.AddSingleton<EndSessionRequestValidator>();
         services.AddCors();

@@ -47,6 +47,7 @@ public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, G
         var evicted = cache.Evict(now - MemoryGrace);
         guesses.Sweep();
         await db.AuthorizationCodes.Where(c => c.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        await db.RevokedAccessTokens.Where(r => r.ExpiresAt < now).ExecuteDeleteAsync(cancellationToken);
         if (requests + tokens + evicted > 0)
             logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} refresh tokens, {Evicted} cached requests", requests, tokens, evicted);
     }

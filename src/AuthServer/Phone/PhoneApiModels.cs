@@ -28,7 +28,7 @@ public sealed record ScanResponse(
     [property: JsonPropertyName("requester")] Requester Requester,
     [property: JsonPropertyName("scopes")] IReadOnlyList<string> Scopes,
     [property: JsonPropertyName("expires_at")] DateTimeOffset ExpiresAt,
-    [property: JsonPropertyName("number_choices")] IReadOnlyList<int>? NumberChoices);
+    [property: JsonPropertyName("number_choices"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<int>? NumberChoices);
 
 public sealed record LinkedDeviceView(
     [property: JsonPropertyName("id")] string Id,

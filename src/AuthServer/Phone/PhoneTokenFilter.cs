@@ -6,7 +6,7 @@ namespace AuthServer.Phone;
 
 /// <summary>
 /// The phone API is only for our own phone app: an access token of a first-party client with the <c>phone</c> scope.
-/// No token is 401 with a Bearer challenge (RFC 6750 §3); any other valid token is 403.
+/// No token (or an invalid one) is 401 with a challenge (RFC 6750 §3, RFC 9449 §7.1); any other valid token is 403.
 /// </summary>
 public sealed class PhoneTokenFilter(AccessTokenValidator validator, ClientStore clients) : IEndpointFilter
 {
@@ -18,20 +18,15 @@ public sealed class PhoneTokenFilter(AccessTokenValidator validator, ClientStore
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
-        var header = context.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) || header.Length <= "Bearer ".Length)
+        var (token, refusal) = await validator.AuthenticateAsync(context.Request);
+        if (refusal is not null)
         {
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-            return Problem(StatusCodes.Status401Unauthorized, "Sign in first", "Send the phone's access token as a Bearer token.");
+            AccessTokenValidator.Challenge(context.Response, refusal);
+            return refusal.Error is null
+                ? Problem(StatusCodes.Status401Unauthorized, "Sign in first", "Send the phone's access token in the Authorization header.")
+                : Problem(StatusCodes.Status401Unauthorized, "Invalid token", refusal.Description!);
         }
-
-        var token = await validator.ValidateAsync(context.Request, header["Bearer ".Length..].Trim());
-        if (token is null)
-        {
-            context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
-            return Problem(StatusCodes.Status401Unauthorized, "Invalid token", "The access token is not valid, has expired, or its device was logged out.");
-        }
-        if (clients.Find(token.ClientId) is not { FirstParty: true } || !token.Scopes.Contains(PhoneScope))
+        if (clients.Find(token!.ClientId) is not { FirstParty: true } || !token.Scopes.Contains(PhoneScope))
             return Problem(StatusCodes.Status403Forbidden, "Not the phone app", "Only the phone app's token (scope 'phone') may use this API.");
 
         context.Items[ItemKey] = token;

@@ -20,7 +20,7 @@ public sealed class AuthorizationCodeGrant(
 {
     private static readonly OAuthError Invalid = OAuthError.InvalidGrant("The authorization code is not valid.");
 
-    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client)
+    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client, DpopProof? dpop)
     {
         var cancellationToken = context.RequestAborted;
         var presented = request["code"];
@@ -66,7 +66,7 @@ public sealed class AuthorizationCodeGrant(
         }
 
         var scopes = code.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var response = issuer.Issue(context.Request, new TokenGrant(user, client, scopes, device, code.AuthTime, Nonce: code.Nonce));
+        var response = issuer.Issue(context.Request, new TokenGrant(user, client, scopes, device, code.AuthTime, Nonce: code.Nonce, Jkt: dpop?.Jkt));
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProtocolResponse.Json(response);

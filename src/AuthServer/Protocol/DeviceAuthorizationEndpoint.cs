@@ -43,6 +43,17 @@ public static class DeviceAuthorizationEndpoint
         if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
             return OAuthError.InvalidRequest($"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
 
+        // Bound from the start (RFC 9449 §10, applied to the device flow): a proof, or a dpop_jkt, names the screen's key,
+        // and polling, the push stream and redemption then need proofs from it.
+        var (dpop, dpopError) = await TokenEndpoint.CheckDpopAsync(context, client);
+        if (dpopError is not null) return dpopError;
+        var dpopJkt = request["dpop_jkt"];
+        if (dpopJkt is not null && dpop is not null && dpopJkt != dpop.Jkt)
+            return OAuthError.InvalidDpopProof("dpop_jkt does not match the key of the DPoP proof.");
+        dpopJkt ??= dpop?.Jkt;
+        if (dpopJkt is { Length: not 43 })
+            return OAuthError.InvalidRequest("dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 7638).");
+
         // Extension for QR rotation: the screen names the request its new one replaces, which then can no longer be
         // approved (Pending/Scanned → Superseded). It must be this client's own request.
         DeviceAuthorizationState? superseded = null;
@@ -60,6 +71,7 @@ public static class DeviceAuthorizationEndpoint
             string.IsNullOrEmpty(deviceName) ? null : deviceName,
             context.Connection.RemoteIpAddress?.ToString(),
             LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString()),
+            dpopJkt,
             context.RequestAborted);
 
         if (superseded is not null) await flow.SupersedeAsync(superseded.Id, context.RequestAborted);

@@ -25,7 +25,7 @@ public sealed class DeviceCodeGrant(
     private static readonly OAuthError Superseded = new("expired_token", "The device code was replaced by a newer request.");
     private static readonly OAuthError Redeemed = OAuthError.InvalidGrant("The device code has already been used.");
 
-    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client)
+    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client, DpopProof? dpop)
     {
         var deviceCode = request["device_code"];
         if (string.IsNullOrEmpty(deviceCode))
@@ -41,11 +41,15 @@ public sealed class DeviceCodeGrant(
         if (state.ClientId != client.ClientId)
             return OAuthError.InvalidGrant("The device code is not valid.");
 
+        // Bound from the start: a leaked device code is useless without the screen's private key.
+        if (state.DpopJkt is not null && dpop?.Jkt != state.DpopJkt)
+            return OAuthError.InvalidDpopProof("This login request is bound to a DPoP key: send a proof made with it.");
+
         var now = clock.GetUtcNow();
         if (Finished(state, now) is { } finished) return finished;
 
         if (state.Status == DeviceAuthorizationStatus.Approved)
-            return await RedeemAsync(context, client, state);
+            return await RedeemAsync(context, client, state, dpop);
 
         // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
         // always gets its tokens, however soon it came.
@@ -62,7 +66,7 @@ public sealed class DeviceCodeGrant(
         _ => null,
     };
 
-    private async Task<IResult> RedeemAsync(HttpContext context, Client client, DeviceAuthorizationState state)
+    private async Task<IResult> RedeemAsync(HttpContext context, Client client, DeviceAuthorizationState state, DpopProof? dpop)
     {
         var cancellationToken = context.RequestAborted;
         // The account may have been deleted or locked between approval and this poll.
@@ -85,7 +89,7 @@ public sealed class DeviceCodeGrant(
                 return (fresh is null ? null : Finished(fresh, clock.GetUtcNow())) ?? Redeemed;
             }
 
-            var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now));
+            var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             await flow.ReloadAsync(state.Id, cancellationToken);

@@ -41,6 +41,14 @@ public static class DeviceEventsEndpoint
         if (live is null || live.State.ClientId != client!.ClientId)
             return OAuthError.InvalidGrant("The device code is not valid.");
 
+        if (live.State.DpopJkt is { } jkt)
+        {
+            var (dpop, dpopError) = await TokenEndpoint.CheckDpopAsync(context, client);
+            if (dpopError is not null) return dpopError;
+            if (dpop?.Jkt != jkt)
+                return OAuthError.InvalidDpopProof("This login request is bound to a DPoP key: send a proof made with it.");
+        }
+
         // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node
         // served the earlier stream), read the database first, so the stream never goes backwards.
         if (int.TryParse(context.Request.Headers["Last-Event-ID"], out var lastEventId)

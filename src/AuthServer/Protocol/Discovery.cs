@@ -31,6 +31,10 @@ public static class Discovery
             ["userinfo_endpoint"] = issuer + UserinfoEndpoint.Path,
             ["grant_types_supported"] = GrantTypes.Implemented,
             ["end_session_endpoint"] = issuer + EndSessionRequest.Path,
+            ["revocation_endpoint"] = issuer + RevocationEndpoint.Path,
+            ["revocation_endpoint_auth_methods_supported"] = ClientAuthenticator.SupportedMethods,
+            ["introspection_endpoint"] = issuer + IntrospectionEndpoint.Path,
+            ["introspection_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post" },
             // The code flow only, with PKCE S256 (RFC 9700 §2.1.1, §2.1.2).
             ["response_types_supported"] = new[] { "code" },
             ["response_modes_supported"] = new[] { "query" },
@@ -40,6 +44,7 @@ public static class Discovery
             ["request_uri_parameter_supported"] = false,
             ["claims_parameter_supported"] = false,
             ["token_endpoint_auth_methods_supported"] = ClientAuthenticator.SupportedMethods,
+            ["dpop_signing_alg_values_supported"] = DpopProofValidator.Algorithms,
             ["scopes_supported"] = scopes.Names.ToArray(),
             // OpenID Connect Discovery 1.0 §3, for the ID tokens the token endpoint returns with the openid scope.
             ["subject_types_supported"] = new[] { "public" },

@@ -16,12 +16,15 @@ public static class ProtocolEndpoints
         browserCallable.MapPost(DeviceEventsEndpoint.Path, DeviceEventsEndpoint.HandleAsync);
         browserCallable.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
         browserCallable.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
+        browserCallable.MapPost(RevocationEndpoint.Path, RevocationEndpoint.HandleAsync);
+
+        app.MapPost(IntrospectionEndpoint.Path, IntrospectionEndpoint.HandleAsync);
 
         app.MapMethods(AuthorizeEndpoint.Path, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
         app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.
-        foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path })
+        foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path, RevocationEndpoint.Path, IntrospectionEndpoint.Path })
         {
             app.MapMethods(path, ["GET", "PUT", "DELETE", "PATCH"], (HttpContext context) =>
             {

@@ -4,40 +4,57 @@ using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 
 namespace AuthServer.Protocol;
 
 /// <summary>
-/// The refresh token grant (RFC 6749 §6). Each use rotates the token (RFC 9700 §4.14.2): the presented token is
-/// consumed by a conditional UPDATE, so of two concurrent uses only one succeeds, and a new token joins its family.
+/// The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2): every use consumes the
+/// token and issues its successor in the same family. Presenting a consumed token again within a short leeway
+/// replaces the successor (its response was probably lost); after the leeway it is reuse, and the whole family is
+/// revoked, since either the client or an attacker holds a stolen token.
 /// </summary>
 public sealed class RefreshTokenGrant(
     AuthServerDbContext db,
     UserManager<ApplicationUser> users,
     TokenIssuer issuer,
-    TimeProvider clock)
+    IOptions<Hosting.TokenOptions> options,
+    TimeProvider clock,
+    ILogger<RefreshTokenGrant> logger)
 {
     private static readonly OAuthError Invalid = OAuthError.InvalidGrant("The refresh token is not valid.");
 
-    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client)
+    public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client, DpopProof? dpop)
     {
         var cancellationToken = context.RequestAborted;
         var presented = request["refresh_token"];
-        if (string.IsNullOrEmpty(presented))
+        if (presented is null)
             return OAuthError.InvalidRequest("refresh_token is required.");
 
         var hash = OpaqueSecret.Hash(presented);
         var token = await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, cancellationToken);
         var now = clock.GetUtcNow();
-        // §6 / §10.4: the token must be live and bound to the client presenting it.
-        if (token is null || token.ClientId != client.ClientId || token.ConsumedAt is not null
-            || token.RevokedAt is not null || token.ExpiresAt <= now)
+        // §6 / §10.4: the token must be bound to the client presenting it, not revoked, and within its family's life.
+        if (token is null || token.ClientId != client.ClientId || token.RevokedAt is not null || now >= token.FamilyExpiresAt)
             return Invalid;
+        // RFC 9449 §5: a bound refresh token needs a proof from its key.
+        if (token.Jkt is not null && dpop?.Jkt != token.Jkt)
+            return OAuthError.InvalidDpopProof("This refresh token is bound to a DPoP key: send a proof made with it.");
+
+        var retry = false;
+        if (token.ConsumedAt is { } consumedAt)
+        {
+            retry = now - consumedAt <= options.Value.RefreshTokenReuseLeeway && token.ReplacedById is not null;
+            if (!retry) return await RevokeFamilyAsync(token, now, cancellationToken);
+        }
+        else if (now >= token.ExpiresAt)
+        {
+            return OAuthError.InvalidGrant("The refresh token expired after a period without use.");
+        }
 
         var device = await db.LinkedDevices.FirstOrDefaultAsync(d => d.Id == token.LinkedDeviceId, cancellationToken);
         if (device is null || device.RevokedAt is not null)
             return OAuthError.InvalidGrant("This device has been logged out.");
-
         var user = await users.FindByIdAsync(token.UserId);
         if (user is null || await users.IsLockedOutAsync(user))
             return OAuthError.InvalidGrant("The account is not available.");
@@ -49,18 +66,44 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        var consumed = await db.RefreshTokens
-            .Where(t => t.Id == token.Id && t.ConsumedAt == null && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConsumedAt, now), cancellationToken);
-        if (consumed == 0)
-            return Invalid;
+        // One conditional UPDATE decides between concurrent uses. A first use consumes the token; a retry within the
+        // leeway revokes the successor that was never used, so the family keeps exactly one live token.
+        var won = retry
+            ? await db.RefreshTokens
+                .Where(t => t.Id == token.ReplacedById && t.ConsumedAt == null && t.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken)
+            : await db.RefreshTokens
+                .Where(t => t.Id == token.Id && t.ConsumedAt == null && t.RevokedAt == null)
+                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConsumedAt, now), cancellationToken);
+        if (won == 0)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            // The successor was already used: this is not a lost response but a second holder of the token.
+            return retry ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
+        }
 
         LinkedDevices.Touch(device, context, now);
         // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
         var response = issuer.Issue(context.Request, new TokenGrant(
-            user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original));
+            user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
+            Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
+        var successorId = issuer.IssuedRefreshTokenId;
         await db.SaveChangesAsync(cancellationToken);
+        await db.RefreshTokens.Where(t => t.Id == token.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ReplacedById, successorId), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProtocolResponse.Json(response);
+    }
+
+    private async Task<IResult> RevokeFamilyAsync(RefreshToken token, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var revoked = await db.RefreshTokens
+            .Where(t => t.FamilyId == token.FamilyId && t.RevokedAt == null)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+        logger.LogWarning("Refresh token reuse in family {FamilyId}: revoked {Count} tokens", token.FamilyId, revoked);
+        await Audit.WriteAsync(db, Audit.RefreshTokenReuse, now, token.UserId, token.ClientId,
+            $"A rotated refresh token was presented again after the leeway; family {token.FamilyId} revoked ({revoked} tokens) on device {token.LinkedDeviceId}.",
+            cancellationToken);
+        return OAuthError.InvalidGrant("The refresh token was already used; the session has been revoked for safety.");
     }
 }

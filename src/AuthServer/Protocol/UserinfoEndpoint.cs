@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using AuthServer.Data.Entities;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Identity;
@@ -7,7 +6,8 @@ namespace AuthServer.Protocol;
 
 /// <summary>
 /// <c>GET</c>/<c>POST /connect/userinfo</c> (OIDC Core §5.3): the signed-in user's claims, as the access token's scopes
-/// allow. The token comes as a Bearer header (RFC 6750 §2.1) or, on POST, as a form parameter (§2.2).
+/// allow. The token comes in the Authorization header (Bearer, RFC 6750 §2.1, or DPoP, RFC 9449 §7) or, on POST, as
+/// a form parameter (RFC 6750 §2.2).
 /// </summary>
 public static class UserinfoEndpoint
 {
@@ -15,59 +15,45 @@ public static class UserinfoEndpoint
 
     public static async Task<IResult> HandleAsync(HttpContext context, AccessTokenValidator validator, UserManager<ApplicationUser> users)
     {
-        if (await ReadTokenAsync(context.Request) is not { } token)
-            return new BearerChallenge(null, null);
-
-        var validated = await validator.ValidateAsync(context.Request, token);
-        if (validated is null)
-            return new BearerChallenge("invalid_token", "The access token is not valid.");
+        var (token, refusal) = await validator.AuthenticateAsync(context.Request, await ReadBodyTokenAsync(context.Request));
+        if (refusal is not null) return new Refused(refusal);
 
         // §5.3.1: userinfo answers only for tokens that were granted openid.
-        if (!validated.Scopes.Contains(ScopeCatalog.OpenId))
-            return new BearerChallenge("insufficient_scope", "The access token lacks the openid scope.", StatusCodes.Status403Forbidden);
+        if (!token!.Scopes.Contains(ScopeCatalog.OpenId))
+            return new Refused(new TokenRefusal("insufficient_scope", "The access token lacks the openid scope.", "Bearer"), StatusCodes.Status403Forbidden);
 
-        var user = await users.FindByIdAsync(validated.Subject);
+        var user = await users.FindByIdAsync(token.Subject);
         if (user is null)
-            return new BearerChallenge("invalid_token", "The user no longer exists.");
+            return new Refused(new TokenRefusal("invalid_token", "The user no longer exists.", "Bearer"));
 
-        return ProtocolResponse.Json(UserClaims.For(user, validated.Scopes));
+        return ProtocolResponse.Json(UserClaims.For(user, token.Scopes));
     }
 
-    private static async Task<string?> ReadTokenAsync(HttpRequest request)
+    private static async Task<string?> ReadBodyTokenAsync(HttpRequest request)
     {
-        if (AuthenticationHeaderValue.TryParse(request.Headers.Authorization, out var header)
-            && string.Equals(header.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
-            && !string.IsNullOrEmpty(header.Parameter))
-            return header.Parameter;
-
-        if (HttpMethods.IsPost(request.Method) && request.HasFormContentType)
+        if (!HttpMethods.IsPost(request.Method) || !request.HasFormContentType) return null;
+        try
         {
-            try
-            {
-                var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
-                if (form["access_token"] is { Count: 1 } value && !string.IsNullOrEmpty(value)) return value.ToString();
-            }
-            catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException)
-            {
-                return null;
-            }
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            return form["access_token"] is { Count: 1 } value && !string.IsNullOrEmpty(value) ? value.ToString() : null;
         }
-        return null;
+        catch (Exception ex) when (ex is InvalidDataException or IOException or BadHttpRequestException)
+        {
+            return null;
+        }
     }
 
-    /// <summary>RFC 6750 §3: a Bearer challenge, with an error code when a token was presented.</summary>
-    private sealed class BearerChallenge(string? error, string? description, int status = StatusCodes.Status401Unauthorized) : IResult
+    /// <summary>RFC 6750 §3: a challenge, with the error as JSON too when a token was presented.</summary>
+    private sealed class Refused(TokenRefusal refusal, int status = StatusCodes.Status401Unauthorized) : IResult
     {
         public Task ExecuteAsync(HttpContext context)
         {
+            AccessTokenValidator.Challenge(context.Response, refusal);
             context.Response.StatusCode = status;
             ProtocolResponse.NoStore(context.Response);
-            context.Response.Headers.WWWAuthenticate = error is null
-                ? "Bearer"
-                : $"Bearer error=\"{error}\", error_description=\"{description}\"";
-            return error is null
+            return refusal.Error is null
                 ? Task.CompletedTask
-                : context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description! });
+                : context.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = refusal.Error, ["error_description"] = refusal.Description! });
         }
     }
 }

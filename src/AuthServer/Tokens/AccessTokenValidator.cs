@@ -9,7 +9,10 @@ using Microsoft.IdentityModel.Tokens;
 namespace AuthServer.Tokens;
 
 /// <summary>A verified access token of ours.</summary>
-public sealed record ValidatedAccessToken(string Subject, string ClientId, string DeviceId, IReadOnlyList<string> Scopes);
+public sealed record ValidatedAccessToken(string Subject, string ClientId, string DeviceId, IReadOnlyList<string> Scopes, string? Jkt, JsonWebToken Jwt);
+
+/// <summary>Why a request to a protected endpoint was refused: the RFC 6750 §3.1 / RFC 9449 §7.1 error, or none (no token).</summary>
+public sealed record TokenRefusal(string? Error, string? Description, string Scheme, string? DpopNonce = null);
 
 /// <summary>
 /// Verifies the access tokens this server issued, for its own protected endpoints: signature against the published
@@ -17,8 +20,63 @@ public sealed record ValidatedAccessToken(string Subject, string ClientId, strin
 /// was issued to has not been logged out.
 /// </summary>
 public sealed class AccessTokenValidator(
-    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, AuthServerDbContext db, TimeProvider clock)
+    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, AuthServerDbContext db, DpopProofValidator dpop, TimeProvider clock)
 {
+    /// <summary>
+    /// Authenticates a request to one of our protected endpoints: <c>Authorization: Bearer</c> (RFC 6750 §2.1), or
+    /// <c>Authorization: DPoP</c> with a proof bound to the token (RFC 9449 §7). A DPoP-bound token presented as a
+    /// plain Bearer token is refused: without the proof it is just a stolen string.
+    /// </summary>
+    public async Task<(ValidatedAccessToken? Token, TokenRefusal? Refusal)> AuthenticateAsync(HttpRequest request, string? tokenFromBody = null)
+    {
+        var header = request.Headers.Authorization.ToString();
+        var space = header.IndexOf(' ');
+        var scheme = space > 0 ? header[..space] : "";
+        var token = space > 0 ? header[(space + 1)..].Trim() : null;
+        if (string.Equals(scheme, "Bearer", StringComparison.OrdinalIgnoreCase)) scheme = "Bearer";
+        else if (string.Equals(scheme, "DPoP", StringComparison.OrdinalIgnoreCase)) scheme = "DPoP";
+        else (scheme, token) = ("Bearer", header.Length == 0 ? tokenFromBody : null);
+
+        if (string.IsNullOrEmpty(token)) return (null, new TokenRefusal(null, null, "Bearer"));
+        var validated = await ValidateAsync(request, token);
+        if (validated is null) return (null, new TokenRefusal("invalid_token", "The access token is not valid, has expired, or its device was logged out.", scheme));
+
+        if (validated.Jkt is null)
+        {
+            return scheme == "DPoP"
+                ? (null, new TokenRefusal("invalid_token", "This access token is not DPoP-bound; send it as a Bearer token.", "DPoP"))
+                : (validated, null);
+        }
+        if (scheme != "DPoP")
+            return (null, new TokenRefusal("invalid_token", "This access token is DPoP-bound: use the DPoP scheme with a proof.", "DPoP"));
+
+        var proof = await dpop.ValidateAsync(request, token);
+        if (proof.NonceMissing)
+            return (null, new TokenRefusal("use_dpop_nonce", proof.Error, "DPoP", dpop.CurrentNonce()));
+        if (proof.Proof is null)
+            return (null, new TokenRefusal("invalid_dpop_proof", proof.Error ?? "A DPoP proof is required.", "DPoP"));
+        if (proof.Proof.Jkt != validated.Jkt)
+            return (null, new TokenRefusal("invalid_dpop_proof", "The DPoP proof is signed by another key than the token is bound to.", "DPoP"));
+        return (validated, null);
+    }
+
+    /// <summary>The 401 challenge for a refusal (RFC 6750 §3, RFC 9449 §7.1).</summary>
+    public static void Challenge(HttpResponse response, TokenRefusal refusal)
+    {
+        response.StatusCode = StatusCodes.Status401Unauthorized;
+        // RFC 7235 §2.1: the scheme, a space, then comma-separated parameters.
+        var parameters = new List<string>();
+        if (refusal.Scheme == "DPoP") parameters.Add($"algs=\"{string.Join(' ', DpopProofValidator.Algorithms)}\"");
+        if (refusal.Error is not null)
+        {
+            parameters.Add($"error=\"{refusal.Error}\"");
+            parameters.Add($"error_description=\"{refusal.Description}\"");
+        }
+        var challenge = parameters.Count == 0 ? refusal.Scheme : $"{refusal.Scheme} {string.Join(", ", parameters)}";
+        response.Headers.WWWAuthenticate = challenge;
+        if (refusal.DpopNonce is not null) response.Headers[DpopProofValidator.NonceHeader] = refusal.DpopNonce;
+    }
+
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
     public async Task<ValidatedAccessToken?> ValidateAsync(HttpRequest request, string token)
@@ -44,11 +102,17 @@ public sealed class AccessTokenValidator(
             || Claim(TokenIssuer.DeviceIdClaim) is not { } deviceId)
             return null;
 
-        // Logging a device out kills its tokens at once, not only at their expiry.
-        var deviceActive = await db.LinkedDevices.AnyAsync(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null);
-        if (!deviceActive) return null;
+        // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
+        var jti = Claim(JwtRegisteredClaimNames.Jti) ?? "";
+        var active = await db.LinkedDevices.AnyAsync(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null)
+            && !await db.RevokedAccessTokens.AnyAsync(r => r.Jti == jti);
+        if (!active) return null;
 
         var scopes = (Claim("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return new ValidatedAccessToken(subject, clientId, deviceId, scopes);
+        var jwt = (JsonWebToken)result.SecurityToken;
+        string? jkt = null;
+        if (jwt.TryGetPayloadValue<Dictionary<string, object>>("cnf", out var cnf) && cnf.TryGetValue("jkt", out var value))
+            jkt = value?.ToString();
+        return new ValidatedAccessToken(subject, clientId, deviceId, scopes, jkt, jwt);
     }
 }

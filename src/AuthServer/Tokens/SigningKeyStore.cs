@@ -5,22 +5,51 @@ using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AuthServer.Tokens;
 
+/// <summary>The <c>Keys</c> configuration section: the signing-key rotation schedule.</summary>
+public sealed class KeyRotationOptions
+{
+    public const string Section = "Keys";
+
+    /// <summary>How long a key signs before its successor takes over.</summary>
+    public TimeSpan RotationPeriod { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>How long the successor is published before it signs, so verifiers' JWKS caches know it in time.</summary>
+    public TimeSpan PublishAhead { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long a retired key stays published: longer than any token it signed lives, plus caches.</summary>
+    public TimeSpan KeepRetired { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>How often each node checks the schedule and reloads keys other nodes may have rotated.</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
 /// <summary>
-/// The token-signing keys: an ES256 key (access tokens) and an RS256 key (ID tokens), generated at first start and
-/// persisted with the private part encrypted by ASP.NET Core Data Protection. Held in memory for signing.
+/// The token-signing keys: ES256 (access tokens) and RS256 (ID tokens), each with a lifecycle of
+/// Next (published, not yet signing) → Current (signing) → Retired (published until its tokens have expired).
+/// Persisted with the private part encrypted by ASP.NET Core Data Protection; held in memory for signing.
+/// Rotation is a pair of conditional UPDATEs in one transaction, so with several nodes on one database exactly one
+/// performs it and the others pick it up at their next reload.
 /// </summary>
-public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, TimeProvider clock, ILogger<SigningKeyStore> logger)
+public sealed class SigningKeyStore(
+    IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IOptions<KeyRotationOptions> options, TimeProvider clock, ILogger<SigningKeyStore> logger)
 {
     public static readonly string[] Algorithms = [SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSha256];
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("AuthServer.SigningKeys.v1");
-    private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}");
+    private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}", new byte[32]);
 
-    private sealed record Snapshot(IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson);
+    private sealed record Snapshot(IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson, byte[] NonceKey);
+
+    /// <summary>
+    /// A secret every node shares without storing it anywhere new: derived (HKDF) from the current ES256 private key.
+    /// Used for stateless DPoP nonces; it changes when that key rotates, which only costs clients one retry.
+    /// </summary>
+    public byte[] NonceKey => _snapshot.NonceKey;
 
     /// <summary>The public keys of every published key: what our own endpoints verify tokens with.</summary>
     public IReadOnlyList<SecurityKey> ValidationKeys => _snapshot.ValidationKeys;
@@ -34,28 +63,81 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtection
     /// <summary>The JSON Web Key Set (RFC 7517 §5) of every published key, serialized once per key change.</summary>
     public string JwksJson => _snapshot.JwksJson;
 
-    /// <summary>Creates a current key for each algorithm that has none, then loads the published keys.</summary>
-    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    /// <summary>Creates the keys that are missing (a current and a next one per algorithm), then loads them.</summary>
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => RotateAsync(force: false, cancellationToken);
+
+    /// <summary>"Rotate now": the next key signs from now on, whatever the schedule says (e.g. after a key leaked).</summary>
+    public Task RotateNowAsync(CancellationToken cancellationToken = default) => RotateAsync(force: true, cancellationToken);
+
+    /// <summary>Brings every algorithm's keys to the schedule: a next key exists, and a due one is promoted.</summary>
+    public async Task RotateAsync(bool force, CancellationToken cancellationToken = default)
     {
-        await using var scope = scopes.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
-        foreach (var algorithm in Algorithms)
+        var settings = options.Value;
+        await using (var scope = scopes.CreateAsyncScope())
         {
-            if (await db.SigningKeys.AnyAsync(k => k.Algorithm == algorithm && k.Status == SigningKeyStatus.Current, cancellationToken))
-                continue;
-            db.SigningKeys.Add(Generate(algorithm));
-            logger.LogInformation("Generated a new {Algorithm} signing key", algorithm);
+            var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
+            foreach (var algorithm in Algorithms)
+            {
+                var now = clock.GetUtcNow();
+                var (current, next) = await ReadAsync(db, algorithm, cancellationToken);
+                var promote = current is not null && next is not null && (force
+                    || (now - current.ActivatedAt >= settings.RotationPeriod && now - next.CreatedAt >= settings.PublishAhead));
+                if (current is not null && next is not null && !promote) continue;
+
+                // Keys are generated (and their private parts encrypted) before the transaction: Data Protection may
+                // need to write its own key ring to this database, which must not wait on our write lock.
+                var newCurrent = current is null ? Generate(algorithm, SigningKeyStatus.Current, now) : null;
+                var newNext = next is null || promote ? Generate(algorithm, SigningKeyStatus.Next, now) : null;
+
+                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                // Read again under the write lock: another node may have done this meanwhile.
+                var (lockedCurrent, lockedNext) = await ReadAsync(db, algorithm, cancellationToken);
+                if (lockedCurrent?.Id != current?.Id || lockedNext?.Id != next?.Id) continue;
+
+                if (newCurrent is not null)
+                {
+                    db.SigningKeys.Add(newCurrent);
+                    logger.LogInformation("Generated a current {Algorithm} signing key", algorithm);
+                }
+                if (promote)
+                {
+                    await db.SigningKeys.Where(k => k.Id == next!.Id && k.Status == SigningKeyStatus.Next)
+                        .ExecuteUpdateAsync(u => u.SetProperty(k => k.Status, SigningKeyStatus.Current).SetProperty(k => k.ActivatedAt, now), cancellationToken);
+                    await db.SigningKeys.Where(k => k.Id == current!.Id && k.Status == SigningKeyStatus.Current)
+                        .ExecuteUpdateAsync(u => u.SetProperty(k => k.Status, SigningKeyStatus.Retired).SetProperty(k => k.RetiredAt, now), cancellationToken);
+                    db.AuditEvents.Add(new AuditEvent
+                    {
+                        Type = Audit.SigningKeyRotated, At = now,
+                        Detail = $"{algorithm}: {next!.Id} now signs; {current!.Id} retired{(force ? " (rotate now)" : "")}.",
+                    });
+                    logger.LogInformation("Rotated the {Algorithm} signing key: {Next} now signs, {Current} retired", algorithm, next.Id, current.Id);
+                }
+                if (newNext is not null) db.SigningKeys.Add(newNext);
+
+                await db.SaveChangesAsync(cancellationToken);
+                await transaction.CommitAsync(cancellationToken);
+                db.ChangeTracker.Clear();
+            }
         }
-        await db.SaveChangesAsync(cancellationToken);
         await ReloadAsync(cancellationToken);
+    }
+
+    private static async Task<(SigningKey? Current, SigningKey? Next)> ReadAsync(AuthServerDbContext db, string algorithm, CancellationToken cancellationToken)
+    {
+        var keys = await db.SigningKeys.AsNoTracking()
+            .Where(k => k.Algorithm == algorithm && k.Status != SigningKeyStatus.Retired)
+            .ToListAsync(cancellationToken);
+        return (keys.Where(k => k.Status == SigningKeyStatus.Current).MaxBy(k => k.ActivatedAt),
+                keys.Where(k => k.Status == SigningKeyStatus.Next).MaxBy(k => k.CreatedAt));
     }
 
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
+        var retiredSince = clock.GetUtcNow() - options.Value.KeepRetired;
         var published = await db.SigningKeys.AsNoTracking()
-            .Where(k => k.Status != SigningKeyStatus.Retired)
+            .Where(k => k.Status != SigningKeyStatus.Retired || k.RetiredAt > retiredSince)
             .ToListAsync(cancellationToken);
 
         // Should two nodes have created a key at the same first start, both are published and the newest signs.
@@ -76,12 +158,14 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtection
             }).ToArray()),
         };
         var validationKeys = published.Select(k => (SecurityKey)new JsonWebKey(k.PublicJwk) { KeyId = k.Id }).ToList();
-        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString());
+        var nonceKey = current.TryGetValue(SecurityAlgorithms.EcdsaSha256, out var es256)
+            ? HKDF.DeriveKey(HashAlgorithmName.SHA256, ((ECDsaSecurityKey)es256.Key).ECDsa.ExportECPrivateKey(), 32, info: Encoding.UTF8.GetBytes("AuthServer DPoP nonce"))
+            : RandomNumberGenerator.GetBytes(32);
+        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString(), nonceKey);
     }
 
-    private SigningKey Generate(string algorithm)
+    private SigningKey Generate(string algorithm, SigningKeyStatus status, DateTimeOffset now)
     {
-        var now = clock.GetUtcNow();
         (string publicJwk, byte[] pkcs8) = algorithm switch
         {
             SecurityAlgorithms.EcdsaSha256 => GenerateEc(),
@@ -92,11 +176,11 @@ public sealed class SigningKeyStore(IServiceScopeFactory scopes, IDataProtection
         {
             Id = Thumbprint(publicJwk),
             Algorithm = algorithm,
-            Status = SigningKeyStatus.Current,
+            Status = status,
             PublicJwk = publicJwk,
             ProtectedPrivateKey = Convert.ToBase64String(_protector.Protect(pkcs8)),
             CreatedAt = now,
-            ActivatedAt = now,
+            ActivatedAt = status == SigningKeyStatus.Current ? now : null,
         };
 
         static (string, byte[]) GenerateEc()

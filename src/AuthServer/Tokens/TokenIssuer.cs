@@ -17,7 +17,9 @@ public sealed record TokenGrant(
     DateTimeOffset AuthTime,
     string? RefreshFamilyId = null,
     IReadOnlyList<string>? RefreshTokenScopes = null,
-    string? Nonce = null);
+    string? Nonce = null,
+    string? Jkt = null,
+    DateTimeOffset? FamilyExpiresAt = null);
 
 /// <summary>The successful token response (RFC 6749 §5.1), serialized in snake_case.</summary>
 public sealed record TokenResponse(
@@ -48,6 +50,17 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
         var scope = string.Join(' ', grant.Scopes);
 
         // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti are required; scope per §2.2.3.
+        var accessClaims = new Dictionary<string, object>
+        {
+            [JwtRegisteredClaimNames.Sub] = grant.User.Id,
+            ["client_id"] = grant.Client.ClientId,
+            ["scope"] = scope,
+            [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
+            [JwtRegisteredClaimNames.AuthTime] = grant.AuthTime.ToUnixTimeSeconds(),
+            [DeviceIdClaim] = grant.Device.Id,
+        };
+        // RFC 9449 §6.1: a DPoP-bound token names the key it is bound to and only works with proofs from that key.
+        if (grant.Jkt is not null) accessClaims["cnf"] = new Dictionary<string, object> { ["jkt"] = grant.Jkt };
         var accessToken = Handler.CreateToken(new SecurityTokenDescriptor
         {
             TokenType = "at+jwt",
@@ -57,15 +70,7 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
             NotBefore = now.UtcDateTime,
             Expires = now.Add(settings.AccessTokenLifetime).UtcDateTime,
             SigningCredentials = keys.GetSigningCredentials(settings.AccessTokenAlgorithm),
-            Claims = new Dictionary<string, object>
-            {
-                [JwtRegisteredClaimNames.Sub] = grant.User.Id,
-                ["client_id"] = grant.Client.ClientId,
-                ["scope"] = scope,
-                [JwtRegisteredClaimNames.Jti] = Guid.NewGuid().ToString("N"),
-                [JwtRegisteredClaimNames.AuthTime] = grant.AuthTime.ToUnixTimeSeconds(),
-                [DeviceIdClaim] = grant.Device.Id,
-            },
+            Claims = accessClaims,
         });
 
         string? idToken = null;
@@ -92,9 +97,13 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
         if (refreshScopes.Contains(ScopeCatalog.OfflineAccess))
         {
             refreshToken = OpaqueSecret.New();
+            // Absolute end of the family and idle expiry per client (RFC 9700 §4.14.2).
+            var familyExpiresAt = grant.FamilyExpiresAt ?? now.AddSeconds(grant.Client.RefreshTokenAbsoluteLifetimeSeconds);
+            var idleExpiresAt = now.AddSeconds(grant.Client.RefreshTokenIdleLifetimeSeconds);
+            IssuedRefreshTokenId = Guid.CreateVersion7(now).ToString("N");
             db.RefreshTokens.Add(new RefreshToken
             {
-                Id = Guid.CreateVersion7(now).ToString("N"),
+                Id = IssuedRefreshTokenId,
                 TokenHash = OpaqueSecret.Hash(refreshToken),
                 FamilyId = grant.RefreshFamilyId ?? Guid.CreateVersion7(now).ToString("N"),
                 ClientId = grant.Client.ClientId,
@@ -103,10 +112,17 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
                 Scope = string.Join(' ', refreshScopes),
                 AuthTime = grant.AuthTime,
                 CreatedAt = now,
-                ExpiresAt = now.Add(settings.RefreshTokenLifetime),
+                ExpiresAt = idleExpiresAt < familyExpiresAt ? idleExpiresAt : familyExpiresAt,
+                FamilyExpiresAt = familyExpiresAt,
+                // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client's is
+                // already bound to the client's authentication.
+                Jkt = grant.Client.Type == ClientType.Public ? grant.Jkt : null,
             });
         }
 
-        return new TokenResponse(accessToken, "Bearer", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken);
+        return new TokenResponse(accessToken, grant.Jkt is null ? "Bearer" : "DPoP", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken);
     }
+
+    /// <summary>The id of the refresh token the last <see cref="Issue"/> added, if any.</summary>
+    public string? IssuedRefreshTokenId { get; private set; }
 }

@@ -52,7 +52,7 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         var doc = JsonDocument.Parse(await _http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
 
         // Not built yet: advertising them would send clients to a 404.
-        foreach (var absent in new[] { "revocation_endpoint", "introspection_endpoint", "registration_endpoint", "pushed_authorization_request_endpoint" })
+        foreach (var absent in new[] { "registration_endpoint", "pushed_authorization_request_endpoint" })
             doc.TryGetProperty(absent, out _).ShouldBeFalse(absent);
 
         // Every advertised endpoint answers, with the method a client would use, something other than 404.
@@ -61,12 +61,13 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
             .ToDictionary(p => p.Name, p => p.Value.GetString()!);
         advertised.Keys.ShouldBe(
             ["authorization_endpoint", "token_endpoint", "device_authorization_endpoint", "device_authorization_events_endpoint",
-                "jwks_uri", "userinfo_endpoint", "end_session_endpoint"],
+                "jwks_uri", "userinfo_endpoint", "end_session_endpoint", "revocation_endpoint", "introspection_endpoint"],
             ignoreOrder: true);
         var noRedirects = factory.CreateBrowser();
         foreach (var (member, url) in advertised)
         {
             var response = member is "token_endpoint" or "device_authorization_endpoint" or "device_authorization_events_endpoint"
+                    or "revocation_endpoint" or "introspection_endpoint"
                 ? await noRedirects.PostAsync(url, new FormUrlEncodedContent([]))
                 : await noRedirects.GetAsync(url);
             response.StatusCode.ShouldNotBe(HttpStatusCode.NotFound, member);

@@ -27,15 +27,78 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
     }
 
     [Fact]
-    public async Task A_used_refresh_token_cannot_be_used_again()
+    public async Task Reusing_a_rotated_refresh_token_after_the_leeway_revokes_the_whole_family()
     {
         var first = await factory.SignInDeviceAsync();
-        (await _device.RefreshAsync(first.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+        var second = await _device.RefreshAsync(first.Get("refresh_token"));
+        second.Status.ShouldBe(HttpStatusCode.OK);
+        factory.Clock.Advance(TimeSpan.FromSeconds(31));
 
-        var again = await _device.RefreshAsync(first.Get("refresh_token"));
+        var reuse = await _device.RefreshAsync(first.Get("refresh_token"));
 
-        again.Status.ShouldBe(HttpStatusCode.BadRequest);
-        again.Error.ShouldBe("invalid_grant");
+        reuse.Status.ShouldBe(HttpStatusCode.BadRequest);
+        reuse.Error.ShouldBe("invalid_grant");
+        // The legitimate holder's current token dies with the family: one of the two holders is an attacker.
+        (await _device.RefreshAsync(second.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'refresh_token.reuse'";
+        ((long)(await command.ExecuteScalarAsync())!).ShouldBeGreaterThan(0);
+    }
+
+    [Fact]
+    public async Task Presenting_the_previous_token_again_within_the_leeway_replaces_the_lost_successor()
+    {
+        var first = await factory.SignInDeviceAsync();
+        var lost = await _device.RefreshAsync(first.Get("refresh_token"));
+        factory.Clock.Advance(TimeSpan.FromSeconds(10));
+
+        // The response carrying "lost" never arrived; the device retries with the token it still has.
+        var retry = await _device.RefreshAsync(first.Get("refresh_token"));
+
+        retry.Status.ShouldBe(HttpStatusCode.OK);
+        retry.Get("refresh_token").ShouldNotBe(lost.Get("refresh_token"));
+        (await _device.RefreshAsync(lost.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+        (await _device.RefreshAsync(retry.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task Within_the_leeway_a_retry_after_the_successor_was_used_is_reuse()
+    {
+        var first = await factory.SignInDeviceAsync();
+        var second = await _device.RefreshAsync(first.Get("refresh_token"));
+        var third = await _device.RefreshAsync(second.Get("refresh_token"));
+        third.Status.ShouldBe(HttpStatusCode.OK);
+
+        (await _device.RefreshAsync(first.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+
+        (await _device.RefreshAsync(third.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task An_idle_refresh_token_expires()
+    {
+        var first = await factory.SignInDeviceAsync();
+        factory.Clock.Advance(TimeSpan.FromDays(15));
+
+        (await _device.RefreshAsync(first.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task A_family_ends_at_its_absolute_lifetime_however_often_it_is_used()
+    {
+        var token = (await factory.SignInDeviceAsync()).Get("refresh_token");
+        for (var week = 0; week < 4; week++)
+        {
+            factory.Clock.Advance(TimeSpan.FromDays(7));
+            var refreshed = await _device.RefreshAsync(token);
+            refreshed.Status.ShouldBe(HttpStatusCode.OK);
+            token = refreshed.Get("refresh_token");
+        }
+        factory.Clock.Advance(TimeSpan.FromDays(3)); // 31 days after sign-in
+
+        (await _device.RefreshAsync(token)).Error.ShouldBe("invalid_grant");
     }
 
     [Fact]
@@ -60,7 +123,7 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
     }
 
     [Fact]
-    public async Task An_expired_refresh_token_is_invalid_grant()
+    public async Task A_refresh_token_past_the_absolute_lifetime_is_invalid_grant()
     {
         var first = await factory.SignInDeviceAsync();
         factory.Clock.Advance(TimeSpan.FromDays(31));
@@ -106,14 +169,30 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
     }
 
     [Fact]
-    public async Task Concurrent_uses_of_one_refresh_token_succeed_exactly_once()
+    public async Task Concurrent_uses_of_one_refresh_token_leave_exactly_one_live_token_in_the_family()
     {
         var first = await factory.SignInDeviceAsync();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => Task.Run(() => _device.RefreshAsync(first.Get("refresh_token")))));
 
-        answers.Count(a => a.Status == HttpStatusCode.OK).ShouldBe(1);
+        // Within the leeway a concurrent use counts as a retry: each one replaces the successor before it.
+        answers.ShouldContain(a => a.Status == HttpStatusCode.OK);
         answers.Where(a => a.Status != HttpStatusCode.OK).ShouldAllBe(a => a.Error == "invalid_grant");
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT "TokenHash" FROM "RefreshTokens"
+            WHERE "FamilyId" = (SELECT "FamilyId" FROM "RefreshTokens" WHERE "TokenHash" = $hash)
+              AND "ConsumedAt" IS NULL AND "RevokedAt" IS NULL
+            """;
+        command.Parameters.AddWithValue("$hash", AuthServer.DeviceFlow.OpaqueSecret.Hash(first.Get("refresh_token")));
+        var live = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) live.Add(reader.GetString(0));
+        live.Count.ShouldBe(1);
+        var issued = answers.Where(a => a.Status == HttpStatusCode.OK).Select(a => AuthServer.DeviceFlow.OpaqueSecret.Hash(a.Get("refresh_token")));
+        issued.ShouldContain(live[0]);
     }
 
     [Fact]

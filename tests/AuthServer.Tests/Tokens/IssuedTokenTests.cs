@@ -22,13 +22,15 @@ public sealed class IssuedTokenTests(AuthServerFactory factory) : IClassFixture<
     }
 
     [Fact]
-    public async Task The_jwks_publishes_an_ES256_and_an_RS256_key_without_private_parts()
+    public async Task The_jwks_publishes_the_current_and_next_ES256_and_RS256_keys_without_private_parts()
     {
         var response = await factory.CreateClient().GetAsync("/.well-known/jwks");
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/jwk-set+json");
         var jwks = new JsonWebKeySet(await response.Content.ReadAsStringAsync());
 
-        jwks.Keys.Select(k => k.Alg).ShouldBe(["ES256", "RS256"], ignoreOrder: true);
+        // Current and next (published ahead of use) for each algorithm.
+        jwks.Keys.Select(k => k.Alg).ShouldBe(["ES256", "ES256", "RS256", "RS256"], ignoreOrder: true);
+        jwks.Keys.Select(k => k.Kid).Distinct().Count().ShouldBe(4);
         jwks.Keys.ShouldAllBe(k => k.Use == "sig" && !string.IsNullOrEmpty(k.Kid));
         jwks.Keys.ShouldAllBe(k => k.D == null && k.P == null && k.Q == null && k.DP == null && k.DQ == null && k.QI == null);
     }
@@ -108,6 +110,6 @@ public sealed class IssuedTokenTests(AuthServerFactory factory) : IClassFixture<
             // Data Protection payloads start with its magic header 0x09F0C9F0, never with a PKCS#8 SEQUENCE (0x30).
             stored[..4].ShouldBe(new byte[] { 0x09, 0xF0, 0xC9, 0xF0 });
         }
-        count.ShouldBe(2);
+        count.ShouldBe(4);
     }
 }

@@ -15,6 +15,10 @@ internal sealed class ClientConfiguration : IEntityTypeConfiguration<Client>
         client.Property(c => c.Type).HasConversion<string>().HasMaxLength(20);
         // Added by migration 0003; the default lets existing rows take the column.
         client.Property(c => c.NumberMatching).HasDefaultValue(false);
+        // Added by migration 0004, with the same defaults as a new client definition.
+        client.Property(c => c.RequireDpop).HasDefaultValue(false);
+        client.Property(c => c.RefreshTokenAbsoluteLifetimeSeconds).HasDefaultValue(30 * 24 * 3600);
+        client.Property(c => c.RefreshTokenIdleLifetimeSeconds).HasDefaultValue(14 * 24 * 3600);
     }
 }
 
@@ -43,6 +47,7 @@ internal sealed class DeviceAuthorizationConfiguration : IEntityTypeConfiguratio
         request.HasIndex(d => d.ExpiresAt);
         request.Property(d => d.ConfirmTicketHash).HasMaxLength(64);
         request.Property(d => d.ConfirmTicketDeviceId).HasMaxLength(32);
+        request.Property(d => d.DpopJkt).HasMaxLength(64);
     }
 
     private const int UserCodeLength = DeviceFlow.UserCode.Length;
@@ -83,6 +88,8 @@ internal sealed class RefreshTokenConfiguration : IEntityTypeConfiguration<Refre
         token.HasOne<LinkedDevice>().WithMany().HasForeignKey(t => t.LinkedDeviceId).OnDelete(DeleteBehavior.Cascade);
         token.Property(t => t.Scope).HasMaxLength(1000);
         token.HasIndex(t => t.ExpiresAt);
+        token.Property(t => t.ReplacedById).HasMaxLength(32);
+        token.Property(t => t.Jkt).HasMaxLength(64);
     }
 }
 
@@ -141,5 +148,30 @@ internal sealed class ConsentConfiguration : IEntityTypeConfiguration<Consent>
         consent.Property(c => c.ClientId).HasMaxLength(100);
         consent.HasOne<Client>().WithMany().HasForeignKey(c => c.ClientId).OnDelete(DeleteBehavior.Cascade);
         consent.Property(c => c.Scope).HasMaxLength(1000);
+    }
+}
+
+internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>
+{
+    public void Configure(EntityTypeBuilder<AuditEvent> audit)
+    {
+        audit.ToTable("AuditEvents");
+        audit.HasKey(a => a.Id);
+        audit.Property(a => a.Type).HasMaxLength(100);
+        audit.Property(a => a.UserId).HasMaxLength(450);
+        audit.Property(a => a.ClientId).HasMaxLength(100);
+        audit.Property(a => a.Detail).HasMaxLength(2000);
+        audit.HasIndex(a => a.At);
+    }
+}
+
+internal sealed class RevokedAccessTokenConfiguration : IEntityTypeConfiguration<RevokedAccessToken>
+{
+    public void Configure(EntityTypeBuilder<RevokedAccessToken> revoked)
+    {
+        revoked.ToTable("RevokedAccessTokens");
+        revoked.HasKey(r => r.Jti);
+        revoked.Property(r => r.Jti).HasMaxLength(64);
+        revoked.HasIndex(r => r.ExpiresAt);
     }
 }

@@ -44,4 +44,13 @@ public sealed class Client
     /// number, and the phone must pick it among three to approve. For clients that follow the push stream.
     /// </summary>
     public bool NumberMatching { get; set; }
+
+    /// <summary>Every token request must carry a DPoP proof (RFC 9449), so tokens are always bound to a key.</summary>
+    public bool RequireDpop { get; set; }
+
+    /// <summary>A refresh token family ends this long after sign-in, however often it is used (RFC 9700 §4.14.2).</summary>
+    public int RefreshTokenAbsoluteLifetimeSeconds { get; set; } = 30 * 24 * 3600;
+
+    /// <summary>A refresh token unused for this long expires: an abandoned device stops being signed in.</summary>
+    public int RefreshTokenIdleLifetimeSeconds { get; set; } = 14 * 24 * 3600;
 }

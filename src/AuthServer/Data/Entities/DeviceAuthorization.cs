@@ -57,4 +57,10 @@ public sealed class DeviceAuthorization
 
     /// <summary>The scanning phone's own device id: the ticket only works with a token of that phone.</summary>
     public string? ConfirmTicketDeviceId { get; set; }
+
+    /// <summary>
+    /// The JWK thumbprint of the waiting screen's DPoP key, when it bound the request at the start (RFC 9449 §10 by
+    /// analogy): polling, the push stream and redemption then need a proof from that key.
+    /// </summary>
+    public string? DpopJkt { get; set; }
 }

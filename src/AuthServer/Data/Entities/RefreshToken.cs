@@ -20,4 +20,13 @@ public sealed class RefreshToken
     public DateTimeOffset ExpiresAt { get; set; }
     public DateTimeOffset? ConsumedAt { get; set; }
     public DateTimeOffset? RevokedAt { get; set; }
+
+    /// <summary>The family's absolute end, inherited by every rotation.</summary>
+    public DateTimeOffset FamilyExpiresAt { get; set; }
+
+    /// <summary>The token this one was rotated into; a late retry within the leeway replaces it.</summary>
+    public string? ReplacedById { get; set; }
+
+    /// <summary>The DPoP key thumbprint a public client's refresh token is bound to (RFC 9449 §5).</summary>
+    public string? Jkt { get; set; }
 }
