@@ -13,7 +13,8 @@ app.UseAuthServer();                            // forwarded headers, errors, se
 app.MapProtocolEndpoints();                     // /.well-known/*, /connect/*, /device/qr
 app.MapPhoneApi();                              // /api/phone/* for the signed-in phone app
 app.UseSwagger();                               // /swagger/phone/swagger.json
-app.MapRazorPages();                            // /device (verify + consent) and the Identity pages
+app.MapRazorPages();                            // /, /device, /consent, /account/devices and the Identity pages
+app.MapHealthEndpoints();                       // /health/live, /health/ready
 app.Run();
 
 public partial class Program;
