@@ -78,8 +78,11 @@ public sealed class RefreshTokenGrant(
         if (won == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
-            // The successor was already used: this is not a lost response but a second holder of the token.
-            return retry ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
+            if (!retry) return Invalid;
+            // The successor was used: this is not a lost response but a second holder of the token. (Had another
+            // retry replaced it meanwhile, that retry won and this one simply loses.)
+            var successorUsed = await db.RefreshTokens.AnyAsync(t => t.Id == token.ReplacedById && t.ConsumedAt != null, cancellationToken);
+            return successorUsed ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
         }
 
         LinkedDevices.Touch(device, context, now);
