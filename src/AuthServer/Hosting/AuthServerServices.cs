@@ -94,7 +94,7 @@ public static class AuthServerServices
     {
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
-        builder.Services.AddDbContext<AuthServerDbContext>(options => options.UseSqlite(connectionString));
+        builder.Services.AddDbContext<AuthServerDbContext>(options => options.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
         builder.Services.AddScoped<SchemaMigrator>();
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.

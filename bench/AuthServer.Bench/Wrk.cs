@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace AuthServer.Bench;
+
+/// <summary>Runs wrk (loopback, bounded duration) and reads its requests/s and latency percentiles.</summary>
+public static partial class Wrk
+{
+    public sealed record Result(double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx);
+
+    public static bool Available()
+    {
+        try
+        {
+            using var probe = Process.Start(new ProcessStartInfo("wrk", ["-v"]) { RedirectStandardOutput = true, RedirectStandardError = true });
+            probe!.WaitForExit(5000);
+            return true;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return false;
+        }
+    }
+
+    public static async Task<Result> RunAsync(Uri url, TimeSpan duration, int connections, string? luaScript = null)
+    {
+        var args = new List<string> { "-t1", $"-c{connections}", $"-d{(int)duration.TotalSeconds}s", "--latency" };
+        string? scriptFile = null;
+        if (luaScript is not null)
+        {
+            scriptFile = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.lua");
+            await File.WriteAllTextAsync(scriptFile, luaScript);
+            args.AddRange(["-s", scriptFile]);
+        }
+        args.Add(url.ToString());
+        try
+        {
+            using var wrk = Process.Start(new ProcessStartInfo("wrk", args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = await wrk.StandardOutput.ReadToEndAsync();
+            await wrk.WaitForExitAsync();
+            var rps = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+            var non2xx = NonSuccess().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+            return new Result(rps, Latency(output, "50%"), Latency(output, "99%"), non2xx);
+        }
+        finally
+        {
+            if (scriptFile is not null) File.Delete(scriptFile);
+        }
+    }
+
+    /// <summary>wrk prints "50%  1.23ms" (or us / s) in its latency distribution.</summary>
+    private static double Latency(string output, string percentile)
+    {
+        var match = Regex.Match(output, $@"\s{Regex.Escape(percentile)}\s+([\d.]+)(us|ms|s)");
+        if (!match.Success) return double.NaN;
+        var value = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+        return match.Groups[2].Value switch { "us" => value / 1000, "s" => value * 1000, _ => value };
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex NonSuccess();
+}
