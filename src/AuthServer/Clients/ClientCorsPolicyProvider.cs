@@ -20,7 +20,8 @@ public sealed class ClientCorsPolicyProvider(ClientStore clients) : ICorsPolicyP
             .WithOrigins(origin)
             .WithMethods("GET", "POST")
             .AllowAnyHeader()
-            .WithExposedHeaders("WWW-Authenticate")
+            // A browser app must read the challenge and the DPoP nonce it is asked to use (RFC 9449 §8).
+            .WithExposedHeaders("WWW-Authenticate", "DPoP-Nonce")
             .Build();
         return Task.FromResult<CorsPolicy?>(policy);
     }

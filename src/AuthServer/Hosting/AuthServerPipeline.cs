@@ -12,12 +12,14 @@ public static class AuthServerPipeline
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages();
         app.Use(SecurityHeaders);
-        app.UseStaticFiles();
         app.UseRouting();
         app.UseCors();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.Use(BlockSelfRegistration);
+        var selfRegistration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
+        if (!selfRegistration) app.Use(BlockSelfRegistration);
+        // Static files as endpoints, from the build's manifest: no file-system probe on every protocol request.
+        app.MapStaticAssets();
         return app;
     }
 
@@ -38,8 +40,7 @@ public static class AuthServerPipeline
 
     private static Task BlockSelfRegistration(HttpContext context, RequestDelegate next)
     {
-        var allowed = context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
-        if (!allowed && RegistrationPaths.Any(p => context.Request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)))
+        if (RegistrationPaths.Any(p => context.Request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)))
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return Task.CompletedTask;

@@ -60,7 +60,7 @@ public static class AuthServerServices
         services.AddScoped<DeviceFlowService>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<AccessTokenValidator>();
-        services.AddScoped<DeviceCodeGrant>();
+        services.AddSingleton<DeviceCodeGrant>();
         services.AddScoped<RefreshTokenGrant>();
         services.AddScoped<AuthorizationCodeGrant>();
         services.AddSingleton<AuthorizationRequestValidator>();
@@ -94,7 +94,8 @@ public static class AuthServerServices
     {
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
-        builder.Services.AddDbContext<AuthServerDbContext>(options => options.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
+        // Pooled: contexts are reset and reused instead of built per request.
+        builder.Services.AddDbContextPool<AuthServerDbContext>(options => options.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
         builder.Services.AddScoped<SchemaMigrator>();
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.

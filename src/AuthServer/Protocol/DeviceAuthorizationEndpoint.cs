@@ -62,6 +62,9 @@ public static class DeviceAuthorizationEndpoint
             var old = await flow.FindByDeviceCodeAsync(previous, context.RequestAborted);
             if (old is null || old.State.ClientId != client.ClientId)
                 return OAuthError.InvalidGrant("superseded_device_code is not a device code of this client.");
+            // A bound request can only be replaced by the screen holding its key; a leaked device code cannot cancel it.
+            if (old.State.DpopJkt is not null && dpop?.Jkt != old.State.DpopJkt)
+                return OAuthError.InvalidDpopProof("The request to supersede is bound to a DPoP key: send a proof made with it.");
             superseded = old.State;
         }
 

@@ -8,14 +8,10 @@ namespace AuthServer.Protocol;
 
 /// <summary>
 /// The device code grant at the token endpoint (RFC 8628 §3.4–3.5). A pending poll is answered from memory: one hash,
-/// one lookup, no write. Only the approved poll touches the database, and only one poll can redeem.
+/// one lookup, no write, and no database context or user manager even constructed (they are resolved only for a miss
+/// or a redemption). Only the approved poll touches the database, and only one poll can redeem.
 /// </summary>
-public sealed class DeviceCodeGrant(
-    DeviceFlowService flow,
-    AuthServerDbContext db,
-    UserManager<ApplicationUser> users,
-    TokenIssuer issuer,
-    TimeProvider clock)
+public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
 {
     // §3.5 error codes, answered with 400 like every other token error.
     private static readonly OAuthError Pending = new("authorization_pending", "The user has not yet approved the request.");
@@ -31,7 +27,8 @@ public sealed class DeviceCodeGrant(
         if (string.IsNullOrEmpty(deviceCode))
             return OAuthError.InvalidRequest("device_code is required.");
 
-        var live = await flow.FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
+        var live = cache.Find(OpaqueSecret.Hash(deviceCode))
+            ?? await context.RequestServices.GetRequiredService<DeviceFlowService>().FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
         if (live is null)
             return OAuthError.InvalidGrant("The device code is not valid.");
 
@@ -69,6 +66,11 @@ public sealed class DeviceCodeGrant(
     private async Task<IResult> RedeemAsync(HttpContext context, Client client, DeviceAuthorizationState state, DpopProof? dpop)
     {
         var cancellationToken = context.RequestAborted;
+        var services = context.RequestServices;
+        var flow = services.GetRequiredService<DeviceFlowService>();
+        var db = services.GetRequiredService<AuthServerDbContext>();
+        var users = services.GetRequiredService<UserManager<ApplicationUser>>();
+        var issuer = services.GetRequiredService<TokenIssuer>();
         // The account may have been deleted or locked between approval and this poll.
         var user = state.SubjectId is null ? null : await users.FindByIdAsync(state.SubjectId);
         if (user is null || await users.IsLockedOutAsync(user))

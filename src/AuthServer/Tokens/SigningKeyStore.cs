@@ -131,7 +131,26 @@ public sealed class SigningKeyStore(
                 keys.Where(k => k.Status == SigningKeyStatus.Next).MaxBy(k => k.CreatedAt));
     }
 
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>
+    /// Reads the published keys and swaps them in. Reloads run one at a time, so a slow reload that read older rows
+    /// can never overwrite a newer one.
+    /// </summary>
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        await _reloading.WaitAsync(cancellationToken);
+        try
+        {
+            await ReloadCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private async Task ReloadCoreAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
