@@ -13,6 +13,15 @@ public sealed class ClientAuthenticator(ClientStore clients)
 {
     public static readonly string[] SupportedMethods = ["client_secret_basic", "client_secret_post", "none"];
 
+    /// <summary>Reads a protocol POST and authenticates its client: the first steps of every client-facing endpoint.</summary>
+    public async Task<(ProtocolRequest? Request, Client? Client, OAuthError? Error)> ReadAndAuthenticateAsync(HttpContext context)
+    {
+        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        if (error is not null) return (null, null, error);
+        var (client, clientError) = Authenticate(context, request!);
+        return clientError is not null ? (null, null, clientError) : (request, client, null);
+    }
+
     public (Client? Client, OAuthError? Error) Authenticate(HttpContext context, ProtocolRequest request)
     {
         var bodyId = request["client_id"];

@@ -26,12 +26,9 @@ public static class DeviceAuthorizationEndpoint
         DeviceFlowService flow,
         IssuerResolver issuers)
     {
-        var (request, error) = await ProtocolRequest.ReadAsync(context);
-        if (error is not null) return error;
-
         // §3.1: the client authenticates as it would at the token endpoint.
-        var (client, clientError) = authenticator.Authenticate(context, request!);
-        if (clientError is not null) return clientError;
+        var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
+        if (error is not null) return error;
 
         if (!client!.GrantTypes.Contains(GrantTypes.DeviceCode))
             return OAuthError.UnauthorizedClient("This client may not use the device authorization grant.");

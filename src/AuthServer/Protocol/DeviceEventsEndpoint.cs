@@ -25,10 +25,8 @@ public static class DeviceEventsEndpoint
     public static async Task<IResult> HandleAsync(
         HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, UserManager<ApplicationUser> users, TimeProvider clock)
     {
-        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
-        var (client, clientError) = authenticator.Authenticate(context, request!);
-        if (clientError is not null) return clientError;
 
         var accept = context.Request.Headers.Accept.ToString();
         if (accept.Length > 0 && !accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) && !accept.Contains("*/*", StringComparison.Ordinal))

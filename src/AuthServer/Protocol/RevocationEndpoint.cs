@@ -18,10 +18,8 @@ public static class RevocationEndpoint
     public static async Task<IResult> HandleAsync(
         HttpContext context, ClientAuthenticator authenticator, AuthServerDbContext db, AccessTokenValidator validator, TimeProvider clock)
     {
-        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
-        var (client, clientError) = authenticator.Authenticate(context, request!);
-        if (clientError is not null) return clientError;
         if (request!["token"] is not { } token)
             return OAuthError.InvalidRequest("token is required.");
 

@@ -10,11 +10,8 @@ public static class TokenEndpoint
 
     public static async Task<IResult> HandleAsync(HttpContext context, ClientAuthenticator authenticator)
     {
-        var (request, error) = await ProtocolRequest.ReadAsync(context);
+        var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
-
-        var (client, clientError) = authenticator.Authenticate(context, request!);
-        if (clientError is not null) return clientError;
 
         var grantType = request!["grant_type"];
         if (string.IsNullOrEmpty(grantType))
