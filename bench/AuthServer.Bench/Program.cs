@@ -6,6 +6,9 @@ using AuthServer.Bench;
 var smoke = args.Contains("--smoke");
 var serverDll = Argument("--server") ?? Path.Combine(RepositoryRoot(), "src", "AuthServer", "bin", "Release", "net10.0", "AuthServer.dll");
 var output = Argument("--out");
+// --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
+var only = Argument("--only")?.Split(',').ToHashSet();
+bool Runs(string phase) => only is null || only.Contains(phase);
 if (!File.Exists(serverDll))
 {
     Console.Error.WriteLine($"Build the server first: dotnet build -c Release src/AuthServer (looked for {Path.GetFileName(serverDll)})");
@@ -18,16 +21,16 @@ await using (var server = await ServerProcess.StartAsync(serverDll, new Dictiona
     var phone = await Client.PhoneTokenAsync(server.BaseAddress, "demo@example.com", "Demo-Password-1");
     var scenarios = new Scenarios(server, phone);
 
-    if (Wrk.Available())
+    if (Runs("poll") && Wrk.Available())
         results.AddRange(await scenarios.PollVersusTrivialAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
-    else
+    else if (Runs("poll"))
         Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
 
-    results.AddRange(await scenarios.FullFlowsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : 10)));
-    results.AddRange(await scenarios.RefreshGrantsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : 10)));
-    results.AddRange(await scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
-    results.AddRange(await scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
-    results.AddRange(await scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
+    if (Runs("flows")) results.AddRange(await scenarios.FullFlowsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : 10)));
+    if (Runs("refresh")) results.AddRange(await scenarios.RefreshGrantsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : 10)));
+    if (Runs("push")) results.AddRange(await scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
+    if (Runs("screens")) results.AddRange(await scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
+    if (Runs("live")) results.AddRange(await scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
 }
 
 Console.WriteLine("| measure | value | unit | note |");
