@@ -74,4 +74,33 @@ public static class CodeFlow
         if (secret is not null) form.Add(("client_secret", secret));
         return http.PostFormAsync("/connect/token", [.. form]);
     }
+
+    /// <summary>
+    /// The third-party web app (confidential, needs consent) signs in the account <paramref name="browser"/> is signed
+    /// in as: authorize, allow on the real consent page when it is asked, redeem. Returns the token answer.
+    /// </summary>
+    public static async Task<Protocol.Answer> WebAppTokensAsync(AuthServerFactory factory, HttpClient browser, string scope)
+    {
+        var pkce = Pkce.New();
+        var response = await browser.GetAsync(AuthorizeUrl(AuthServerFactory.WebAppClientId, AuthServerFactory.WebAppRedirectUri, pkce, scope));
+        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        var location = response.Headers.Location!;
+        if (!location.IsAbsoluteUri && location.ToString().StartsWith("/consent", StringComparison.Ordinal))
+        {
+            var consentPage = await browser.GetStringAsync(location.ToString());
+            var returnUrl = QueryHelpers.ParseQuery(location.ToString()[location.ToString().IndexOf('?')..])["returnUrl"].ToString();
+            var allowed = await browser.PostAsync("/consent?handler=Allow", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["ReturnUrl"] = returnUrl,
+                ["__RequestVerificationToken"] = Browser.AntiforgeryToken(consentPage),
+            }));
+            allowed.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+            location = allowed.Headers.Location!;
+        }
+        var landed = location.IsAbsoluteUri && location.Host != "localhost" ? location : await browser.FollowUntilExternalAsync(location.ToString());
+        var tokens = await RedeemAsync(factory.CreateClient(), AuthServerFactory.WebAppClientId, Query(landed)["code"],
+            AuthServerFactory.WebAppRedirectUri, pkce.Verifier, AuthServerFactory.WebAppSecret);
+        tokens.Status.ShouldBe(HttpStatusCode.OK, $"body: {tokens.Json}");
+        return tokens;
+    }
 }

@@ -485,27 +485,7 @@ public sealed class PhoneApiTests(AuthServerFactory factory) : IClassFixture<Aut
     {
         var browser = factory.CreateBrowser();
         await browser.SignInAsync(await PhoneApp.NewAccountAsync(factory, "webapp"));
-        var pkce = CodeFlow.Pkce.New();
-        var response = await browser.GetAsync(CodeFlow.AuthorizeUrl(AuthServerFactory.WebAppClientId, AuthServerFactory.WebAppRedirectUri, pkce, scope));
-        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-        var location = response.Headers.Location!;
-        if (!location.IsAbsoluteUri && location.ToString().StartsWith("/consent", StringComparison.Ordinal))
-        {
-            var consentPage = await browser.GetStringAsync(location.ToString());
-            var returnUrl = QueryHelpers.ParseQuery(location.ToString()[location.ToString().IndexOf('?')..])["returnUrl"].ToString();
-            var allowed = await browser.PostAsync("/consent?handler=Allow", new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["ReturnUrl"] = returnUrl,
-                ["__RequestVerificationToken"] = Browser.AntiforgeryToken(consentPage),
-            }));
-            allowed.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-            location = allowed.Headers.Location!;
-        }
-        var landed = location.IsAbsoluteUri && location.Host != "localhost" ? location : await browser.FollowUntilExternalAsync(location.ToString());
-        var tokens = await CodeFlow.RedeemAsync(factory.CreateClient(), AuthServerFactory.WebAppClientId, CodeFlow.Query(landed)["code"],
-            AuthServerFactory.WebAppRedirectUri, pkce.Verifier, AuthServerFactory.WebAppSecret);
-        tokens.Status.ShouldBe(HttpStatusCode.OK);
-        return tokens.Get("access_token");
+        return (await CodeFlow.WebAppTokensAsync(factory, browser, scope)).Get("access_token");
     }
 
     // ---- Linked devices ----

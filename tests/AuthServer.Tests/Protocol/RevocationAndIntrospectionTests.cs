@@ -78,27 +78,7 @@ public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) :
     {
         var browser = factory.CreateBrowser();
         await browser.SignInAsync();
-        var pkce = CodeFlow.Pkce.New();
-        var response = await browser.GetAsync(CodeFlow.AuthorizeUrl(AuthServerFactory.WebAppClientId, AuthServerFactory.WebAppRedirectUri, pkce, scope));
-        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-        var location = response.Headers.Location!;
-        if (!location.IsAbsoluteUri && location.ToString().StartsWith("/consent", StringComparison.Ordinal))
-        {
-            var consentPage = await browser.GetStringAsync(location.ToString());
-            var returnUrl = QueryHelpers.ParseQuery(location.ToString()[location.ToString().IndexOf('?')..])["returnUrl"].ToString();
-            var allowed = await browser.PostAsync("/consent?handler=Allow", new FormUrlEncodedContent(new Dictionary<string, string>
-            {
-                ["ReturnUrl"] = returnUrl,
-                ["__RequestVerificationToken"] = Browser.AntiforgeryToken(consentPage),
-            }));
-            allowed.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-            location = allowed.Headers.Location!;
-        }
-        var landed = location.IsAbsoluteUri && location.Host != "localhost" ? location : await browser.FollowUntilExternalAsync(location.ToString());
-        var tokens = await CodeFlow.RedeemAsync(factory.CreateClient(), AuthServerFactory.WebAppClientId, CodeFlow.Query(landed)["code"],
-            AuthServerFactory.WebAppRedirectUri, pkce.Verifier, AuthServerFactory.WebAppSecret);
-        tokens.Status.ShouldBe(HttpStatusCode.OK, $"body: {tokens.Json}");
-        return tokens;
+        return await CodeFlow.WebAppTokensAsync(factory, browser, scope);
     }
 
     private static readonly (string, string) WebApp = (AuthServerFactory.WebAppClientId, AuthServerFactory.WebAppSecret);
