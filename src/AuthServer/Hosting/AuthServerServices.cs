@@ -153,7 +153,8 @@ public static class AuthServerServices
     /// <summary>
     /// The operator's appsettings files live once, at the repository root, and every build carries a copy next to the
     /// binaries. Read them from there, whatever the content root is (dotnet run, tests, a published build), keeping
-    /// their place in the configuration order so environment variables and the command line still win.
+    /// their place in the configuration order so environment variables and the command line still win. They are read
+    /// at start-up only.
     /// </summary>
     private static void ReadOperatorSettingsFromBuildOutput(ConfigurationManager configuration)
     {
@@ -161,15 +162,17 @@ public static class AuthServerServices
         for (var i = 0; i < sources.Count; i++)
         {
             if (sources[i] is JsonConfigurationSource { Path: { } path } json
-                && path.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase)
-                && File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, path)))
+                && path.StartsWith("appsettings", StringComparison.OrdinalIgnoreCase))
             {
+                var inBuildOutput = File.Exists(System.IO.Path.Combine(AppContext.BaseDirectory, path));
                 sources[i] = new JsonConfigurationSource
                 {
                     Path = path,
                     Optional = json.Optional,
-                    ReloadOnChange = json.ReloadOnChange,
-                    FileProvider = new PhysicalFileProvider(AppContext.BaseDirectory),
+                    // Read once: a configuration change takes a restart. Watching would put a file watcher on the
+                    // folder, which is also where the SQLite database and its write-ahead log change on every commit.
+                    ReloadOnChange = false,
+                    FileProvider = inBuildOutput ? new PhysicalFileProvider(AppContext.BaseDirectory) : json.FileProvider,
                 };
             }
         }
