@@ -7,8 +7,9 @@ using Microsoft.EntityFrameworkCore;
 namespace AuthServer.Protocol;
 
 /// <summary>
-/// <c>POST /connect/revoke</c>: token revocation (RFC 7009). A refresh token takes its whole family with it; an
-/// access token goes on the revocation list until it would have expired. An unknown or already invalid token still
+/// <c>POST /connect/revoke</c>: token revocation (RFC 7009). A refresh token takes its whole family and its device's
+/// session with it (the access tokens of that grant stop working too); an access token alone goes on the revocation
+/// list until it would have expired. An unknown or already invalid token still
 /// answers 200 (§2.2): the client's goal, a token that no longer works, is met.
 /// </summary>
 public static class RevocationEndpoint
@@ -49,6 +50,9 @@ public static class RevocationEndpoint
             return (true, OAuthError.UnauthorizedClient("This token was not issued to this client."));
         await db.RefreshTokens.Where(t => t.FamilyId == found.FamilyId && t.RevokedAt == null)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+        // §2.1: the access tokens of the same grant should end too. A grant has its own linked device, so logging that
+        // device out ends them at once wherever they are checked (our endpoints, introspection).
+        await LinkedDevices.LogOutAsync(db, found.LinkedDeviceId, now, found.UserId, cancellationToken);
         return (true, null);
     }
 

@@ -103,6 +103,18 @@ public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) :
     }
 
     [Fact]
+    public async Task Revoking_a_refresh_token_also_ends_the_access_tokens_of_the_same_grant()
+    {
+        var tokens = await factory.SignInDeviceAsync();
+        (await UserinfoAsync(tokens.Get("access_token"))).Status.ShouldBe(HttpStatusCode.OK);
+
+        ShouldBeOkAndEmpty(await RevokeAsTvAsync(tokens.Get("refresh_token")));
+
+        // RFC 7009 §2.1: the grant's access tokens should be invalidated as well.
+        (await UserinfoAsync(tokens.Get("access_token"))).Status.ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
+    [Fact]
     public async Task Revoking_the_current_refresh_token_ends_it_and_revoking_again_is_still_200()
     {
         var tokens = await factory.SignInDeviceAsync();
