@@ -19,8 +19,6 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
     /// <summary>Whether any client registered <paramref name="origin"/> (scheme://host[:port], exact) for CORS.</summary>
     public bool IsAllowedOrigin(string origin) => _corsOrigins.Contains(origin);
 
-    public IEnumerable<Client> All => _clients.Values;
-
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
         await using var scope = scopes.CreateAsyncScope();

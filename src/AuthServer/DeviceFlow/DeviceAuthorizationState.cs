@@ -31,5 +31,11 @@ public sealed record DeviceAuthorizationState(
     /// <summary>Whether a user can still scan, approve or deny it.</summary>
     public bool IsOpen(DateTimeOffset now) => DeviceAuthorizationTransitions.IsOpen(Status) && !IsExpired(now);
 
+    /// <summary>
+    /// A request bound to a DPoP key at its start accepts only proofs from that key (polling, the push stream,
+    /// redemption, being superseded): a leaked device code is useless without the screen's private key.
+    /// </summary>
+    public bool AcceptsProofFrom(string? jkt) => DpopJkt is null || jkt == DpopJkt;
+
     public string[] Scopes => Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
 }

@@ -1,3 +1,4 @@
+using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.EntityFrameworkCore;
@@ -24,7 +25,8 @@ public enum ScanOutcome
 /// same transitions. Each transition is one conditional UPDATE ("… WHERE Status IN (allowed sources)"), so concurrent
 /// callers resolve to exactly one winner, and then refreshes the node's cache.
 /// </summary>
-public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache cache, TimeProvider clock, ILogger<DeviceFlowService> logger)
+public sealed class DeviceFlowService(
+    AuthServerDbContext db, LiveRequestCache cache, ClientStore clients, TimeProvider clock, ILogger<DeviceFlowService> logger)
 {
     private const int UserCodeAttempts = 5;
 
@@ -100,11 +102,11 @@ public sealed class DeviceFlowService(AuthServerDbContext db, LiveRequestCache c
     /// this account. The first account wins; a second scan by the same account keeps its claim. For number-matching
     /// clients the scan also draws the number the waiting screen will show.
     /// </summary>
-    public async Task<(ScanOutcome Outcome, DeviceAuthorizationState? State)> ScanAsync(string id, string userId, CancellationToken cancellationToken)
+    public async Task<(ScanOutcome Outcome, DeviceAuthorizationState? State)> ScanAsync(
+        DeviceAuthorizationState request, string userId, CancellationToken cancellationToken)
     {
-        var matchNumber = await db.DeviceAuthorizations.Where(d => d.Id == id)
-            .Join(db.Clients, d => d.ClientId, c => c.ClientId, (d, c) => c.NumberMatching)
-            .FirstOrDefaultAsync(cancellationToken) ? NumberMatching.NewNumber() : (int?)null;
+        var id = request.Id;
+        var matchNumber = clients.Find(request.ClientId)?.NumberMatching == true ? NumberMatching.NewNumber() : (int?)null;
         await TryTransitionAsync(id, DeviceAuthorizationStatus.Scanned, new Conditions(), (setters, now) => setters
             .SetProperty(d => d.SubjectId, userId)
             .SetProperty(d => d.ScannedAt, now)

@@ -12,8 +12,6 @@ public sealed class LiveRequestCache
     private readonly ConcurrentDictionary<string, LiveRequest> _byDeviceCodeHash = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LiveRequest> _byId = new(StringComparer.Ordinal);
 
-    public int Count => _byId.Count;
-
     public LiveRequest? Find(string deviceCodeHash) => _byDeviceCodeHash.GetValueOrDefault(deviceCodeHash);
 
     public LiveRequest Add(string deviceCodeHash, DeviceAuthorizationState state)
@@ -64,9 +62,6 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     private int _intervalSeconds = state.IntervalSeconds;
 
     public DeviceAuthorizationState State => Volatile.Read(ref _state);
-
-    /// <summary>The interval this client must now keep, including every slow_down it earned.</summary>
-    public int IntervalSeconds { get { lock (_gate) return _intervalSeconds; } }
 
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

@@ -54,7 +54,7 @@ public static class PhoneApi
         if (!found.IsOpen(clock.GetUtcNow()))
             return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
 
-        var (outcome, state) = await flow.ScanAsync(found.Id, token.Subject, cancellationToken);
+        var (outcome, state) = await flow.ScanAsync(found, token.Subject, cancellationToken);
         if (outcome == ScanOutcome.ClaimedByAnotherAccount)
             return Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code first (RFC 8628 §5.5).");
         if (outcome != ScanOutcome.Claimed

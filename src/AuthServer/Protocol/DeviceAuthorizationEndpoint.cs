@@ -60,7 +60,7 @@ public static class DeviceAuthorizationEndpoint
             if (old is null || old.State.ClientId != client.ClientId)
                 return OAuthError.InvalidGrant("superseded_device_code is not a device code of this client.");
             // A bound request can only be replaced by the screen holding its key; a leaked device code cannot cancel it.
-            if (old.State.DpopJkt is not null && dpop?.Jkt != old.State.DpopJkt)
+            if (!old.State.AcceptsProofFrom(dpop?.Jkt))
                 return OAuthError.InvalidDpopProof("The request to supersede is bound to a DPoP key: send a proof made with it.");
             superseded = old.State;
         }

@@ -19,6 +19,8 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
     private static readonly OAuthError Denied = new("access_denied", "The user denied the request.");
     private static readonly OAuthError Expired = new("expired_token", "The device code has expired: start a new request.");
     private static readonly OAuthError Superseded = new("expired_token", "The device code was replaced by a newer request.");
+    public static readonly OAuthError WrongDpopKey =
+        OAuthError.InvalidDpopProof("This login request is bound to a DPoP key: send a proof made with it.");
     private static readonly OAuthError Redeemed = OAuthError.InvalidGrant("The device code has already been used.");
 
     public async Task<IResult> HandleAsync(HttpContext context, ProtocolRequest request, Client client, DpopProof? dpop)
@@ -39,8 +41,7 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
             return OAuthError.InvalidGrant("The device code is not valid.");
 
         // Bound from the start: a leaked device code is useless without the screen's private key.
-        if (state.DpopJkt is not null && dpop?.Jkt != state.DpopJkt)
-            return OAuthError.InvalidDpopProof("This login request is bound to a DPoP key: send a proof made with it.");
+        if (!state.AcceptsProofFrom(dpop?.Jkt)) return WrongDpopKey;
 
         var now = clock.GetUtcNow();
         if (Finished(state, now) is { } finished) return finished;

@@ -39,12 +39,12 @@ public static class DeviceEventsEndpoint
         if (live is null || live.State.ClientId != client!.ClientId)
             return OAuthError.InvalidGrant("The device code is not valid.");
 
-        if (live.State.DpopJkt is { } jkt)
+        // Proofs cost a signature check: only a bound request is made to pay it.
+        if (live.State.DpopJkt is not null)
         {
             var (dpop, dpopError) = await TokenEndpoint.CheckDpopAsync(context, client);
             if (dpopError is not null) return dpopError;
-            if (dpop?.Jkt != jkt)
-                return OAuthError.InvalidDpopProof("This login request is bound to a DPoP key: send a proof made with it.");
+            if (!live.State.AcceptsProofFrom(dpop?.Jkt)) return DeviceCodeGrant.WrongDpopKey;
         }
 
         // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node

@@ -104,8 +104,9 @@ public sealed class AccessTokenValidator(
 
         // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
         var jti = Claim(JwtRegisteredClaimNames.Jti) ?? "";
-        var active = await db.LinkedDevices.AnyAsync(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null)
-            && !await db.RevokedAccessTokens.AnyAsync(r => r.Jti == jti);
+        var active = await db.LinkedDevices
+            .AnyAsync(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null
+                && !db.RevokedAccessTokens.Any(r => r.Jti == jti));
         if (!active) return null;
 
         var scopes = (Claim("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
