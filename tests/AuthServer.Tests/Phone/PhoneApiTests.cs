@@ -685,69 +685,68 @@ public sealed class PhoneApiNumberMatchingTests(NumberMatchingServer server) : I
         (await screen.PollAsync()).Error.ShouldBe("access_denied");
     }
 
-    [Fact]
-    public async Task The_verification_page_offers_three_number_buttons_and_no_plain_approve()
+    /// <summary>A signed-in browser on a request's consent page, the screen's stream, and the number it shows.</summary>
+    private sealed record OnPage(Screen Screen, HttpClient Browser, string Page, EventStream Stream, int Number) : IDisposable
+    {
+        public Task<HttpResponseMessage> PickAsync(int number) =>
+            Browser.PostAsync("/device?handler=Approve", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["Input.UserCode"] = Screen.UserCode,
+                ["number"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["__RequestVerificationToken"] = Infrastructure.Browser.AntiforgeryToken(Page),
+            }));
+
+        public void Dispose() => Stream.Dispose();
+    }
+
+    private async Task<OnPage> OpenOnPageAsync()
     {
         var screen = await Screen.StartAsync(_factory);
         var browser = _factory.CreateBrowser();
         await browser.SignInAsync();
-
         var page = await browser.OpenVerificationAsync(screen.UserCode);
-
-        using var stream = await EventStream.OpenAsync(_factory.CreateClient(), screen.DeviceCode);
+        var stream = await EventStream.OpenAsync(_factory.CreateClient(), screen.DeviceCode);
         var number = (await stream.ExpectEventAsync("scanned", id: 1)).Number.ShouldNotBeNull();
-        var buttons = System.Text.RegularExpressions.Regex.Matches(page, "<button[^>]*name=\"number\"[^>]*value=\"(\\d+)\"")
+        return new OnPage(screen, browser, page, stream, number);
+    }
+
+    [Fact]
+    public async Task The_verification_page_offers_three_number_buttons_and_no_plain_approve()
+    {
+        using var onPage = await OpenOnPageAsync();
+
+        var buttons = System.Text.RegularExpressions.Regex.Matches(onPage.Page, "<button[^>]*name=\"number\"[^>]*value=\"(\\d+)\"")
             .Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
         buttons.Count.ShouldBe(3);
         buttons.Distinct().Count().ShouldBe(3);
-        buttons.ShouldContain(number);
-        page.ShouldNotContain(">Approve</button>");
-        page.ShouldContain(">Deny</button>");
+        buttons.ShouldContain(onPage.Number);
+        onPage.Page.ShouldNotContain(">Approve</button>");
+        onPage.Page.ShouldContain(">Deny</button>");
     }
 
     [Fact]
     public async Task Picking_the_wrong_number_on_the_verification_page_shows_the_wrong_number_message_and_denies()
     {
-        var screen = await Screen.StartAsync(_factory);
-        var browser = _factory.CreateBrowser();
-        await browser.SignInAsync();
-        var page = await browser.OpenVerificationAsync(screen.UserCode);
-        using var stream = await EventStream.OpenAsync(_factory.CreateClient(), screen.DeviceCode);
-        var number = (await stream.ExpectEventAsync("scanned", id: 1)).Number.ShouldNotBeNull();
+        using var onPage = await OpenOnPageAsync();
 
-        var response = await browser.PostAsync("/device?handler=Approve", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Input.UserCode"] = screen.UserCode,
-            ["number"] = WrongNumber(number).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["__RequestVerificationToken"] = Browser.AntiforgeryToken(page),
-        }));
+        var response = await onPage.PickAsync(WrongNumber(onPage.Number));
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         Browser.Result(await response.Content.ReadAsStringAsync()).ShouldStartWith("That was not the number on the screen");
-        (await stream.ExpectEventAsync("denied", id: 2)).ShouldNotBeNull();
-        (await screen.PollAsync()).Error.ShouldBe("access_denied");
+        (await onPage.Stream.ExpectEventAsync("denied", id: 2)).ShouldNotBeNull();
+        (await onPage.Screen.PollAsync()).Error.ShouldBe("access_denied");
     }
 
     [Fact]
     public async Task Picking_the_right_number_on_the_verification_page_approves()
     {
-        var screen = await Screen.StartAsync(_factory);
-        var browser = _factory.CreateBrowser();
-        await browser.SignInAsync();
-        var page = await browser.OpenVerificationAsync(screen.UserCode);
-        using var stream = await EventStream.OpenAsync(_factory.CreateClient(), screen.DeviceCode);
-        var number = (await stream.ExpectEventAsync("scanned", id: 1)).Number.ShouldNotBeNull();
+        using var onPage = await OpenOnPageAsync();
 
-        var response = await browser.PostAsync("/device?handler=Approve", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["Input.UserCode"] = screen.UserCode,
-            ["number"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["__RequestVerificationToken"] = Browser.AntiforgeryToken(page),
-        }));
+        var response = await onPage.PickAsync(onPage.Number);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         Browser.Result(await response.Content.ReadAsStringAsync()).ShouldContain("is now signed in");
-        (await screen.PollAsync()).Status.ShouldBe(HttpStatusCode.OK);
+        (await onPage.Screen.PollAsync()).Status.ShouldBe(HttpStatusCode.OK);
     }
 }
 

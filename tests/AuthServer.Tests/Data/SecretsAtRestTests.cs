@@ -1,0 +1,65 @@
+using System.Text;
+using AuthServer.Clients;
+using AuthServer.DeviceFlow;
+using AuthServer.Tests.Infrastructure;
+using AuthServer.Tests.Phone;
+using Microsoft.Data.Sqlite;
+
+namespace AuthServer.Tests.Data;
+
+/// <summary>
+/// Device codes, refresh tokens, confirm tickets and client secrets are bearer secrets: the database holds only their
+/// SHA-256, so a copy of it signs nobody in.
+/// </summary>
+public sealed class SecretsAtRestTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+{
+    [Fact]
+    public async Task No_bearer_secret_is_stored_in_the_clear_only_its_hash()
+    {
+        var tokens = await factory.SignInDeviceAsync();
+        var screen = await Screen.StartAsync(factory);
+        var phone = await PhoneApp.SignInAsync(factory);
+        var scan = await phone.ScanOkAsync(screen.UserCode);
+        var secrets = new Dictionary<string, string>
+        {
+            ["device code"] = screen.DeviceCode,
+            ["refresh token"] = tokens.Get("refresh_token"),
+            ["confirm ticket"] = scan.ConfirmTicket,
+            ["client secret"] = AuthServerFactory.SecretClientSecret,
+        };
+
+        await using (var connection = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await connection.OpenAsync();
+            (await CountAsync(connection, "RefreshTokens", "TokenHash", OpaqueSecret.Hash(tokens.Get("refresh_token")))).ShouldBe(1);
+            (await CountAsync(connection, "DeviceAuthorizations", "DeviceCodeHash", OpaqueSecret.Hash(screen.DeviceCode))).ShouldBe(1);
+            (await CountAsync(connection, "DeviceAuthorizations", "ConfirmTicketHash", OpaqueSecret.Hash(scan.ConfirmTicket))).ShouldBe(1);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT \"SecretHashes\" FROM \"Clients\" WHERE \"ClientId\" = $id";
+            command.Parameters.AddWithValue("$id", AuthServerFactory.SecretClientId);
+            ((string)(await command.ExecuteScalarAsync())!).ShouldContain(ClientSecretHasher.Hash(AuthServerFactory.SecretClientSecret));
+        }
+
+        // Nowhere in the database file or its write-ahead log does any of them appear as written.
+        var stored = string.Concat(new[] { factory.DatabasePath, factory.DatabasePath + "-wal" }
+            .Where(File.Exists)
+            .Select(path =>
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                using var memory = new MemoryStream();
+                stream.CopyTo(memory);
+                return Encoding.Latin1.GetString(memory.ToArray());
+            }));
+        stored.Length.ShouldBeGreaterThan(0);
+        foreach (var (name, secret) in secrets)
+            stored.Contains(secret, StringComparison.Ordinal).ShouldBeFalse($"the {name} is stored in the clear");
+    }
+
+    private static async Task<long> CountAsync(SqliteConnection connection, string table, string column, string value)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM \"{table}\" WHERE \"{column}\" = $value";
+        command.Parameters.AddWithValue("$value", value);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}
