@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AuthServer.Data;
@@ -8,8 +10,14 @@ namespace AuthServer.Data;
 /// stays consistent after a crash or power loss, and only the last moments of commits may be lost on power loss.
 /// For login requests that live minutes that trade is right; a sync per commit capped whole flows at the disk's speed.
 /// </summary>
+/// <remarks>
+/// The setting belongs to the native connection, which the driver pools and hands out again on every open; it is
+/// applied once per native connection rather than as an extra statement on every open.
+/// </remarks>
 public sealed class SqlitePragmas : DbConnectionInterceptor
 {
+    private readonly ConditionalWeakTable<object, object> _applied = new();
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
     public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
@@ -18,10 +26,13 @@ public sealed class SqlitePragmas : DbConnectionInterceptor
         return Task.CompletedTask;
     }
 
-    private static void Apply(DbConnection connection)
+    private void Apply(DbConnection connection)
     {
+        object key = (connection as SqliteConnection)?.Handle is { } handle ? handle : connection;
+        if (_applied.TryGetValue(key, out _)) return;
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA synchronous=NORMAL;";
         command.ExecuteNonQuery();
+        _applied.AddOrUpdate(key, key);
     }
 }

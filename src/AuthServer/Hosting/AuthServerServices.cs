@@ -95,7 +95,10 @@ public static class AuthServerServices
         var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
             ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
         // Pooled: contexts are reset and reused instead of built per request.
-        builder.Services.AddDbContextPool<AuthServerDbContext>(options => options.UseSqlite(connectionString).AddInterceptors(new SqlitePragmas()));
+        // One write gate per process: SQLite has one writer, so writers queue here instead of sleeping in busy retries.
+        builder.Services.AddSingleton<SqliteWriteGate>();
+        builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
+            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>()));
         builder.Services.AddScoped<SchemaMigrator>();
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
