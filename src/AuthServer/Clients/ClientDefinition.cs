@@ -29,4 +29,7 @@ public sealed class ClientDefinition
     public bool RequireDpop { get; set; }
     public TimeSpan RefreshTokenAbsoluteLifetime { get; set; } = TimeSpan.FromDays(30);
     public TimeSpan RefreshTokenIdleLifetime { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>ES256 or RS256; unset means the server's default. An ES256 signature costs a small part of an RS256 one.</summary>
+    public string? IdTokenSignedResponseAlg { get; set; }
 }

@@ -38,6 +38,8 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             client.RequireDpop = definition.RequireDpop;
             client.RefreshTokenAbsoluteLifetimeSeconds = (int)definition.RefreshTokenAbsoluteLifetime.TotalSeconds;
             client.RefreshTokenIdleLifetimeSeconds = (int)definition.RefreshTokenIdleLifetime.TotalSeconds;
+            // Empty (a JSON null or "") means unset, as in a configuration override that removes it.
+            client.IdTokenSignedResponseAlg = string.IsNullOrEmpty(definition.IdTokenSignedResponseAlg) ? null : definition.IdTokenSignedResponseAlg;
             client.UpdatedAt = now;
         }
         await db.SaveChangesAsync(cancellationToken);
@@ -65,6 +67,8 @@ public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configur
             Fail($"scope '{scope}' is not declared in the Scopes section.");
         foreach (var grant in definition.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))
             Fail($"grant type '{grant}' is not supported.");
+        if (definition.IdTokenSignedResponseAlg is { Length: > 0 } alg && !SigningKeyStore.Algorithms.Contains(alg))
+            Fail($"IdTokenSignedResponseAlg must be one of {string.Join(", ", SigningKeyStore.Algorithms)}.");
         foreach (var origin in definition.AllowedCorsOrigins)
             if (!Uri.TryCreate(origin, UriKind.Absolute, out var parsed) || parsed.GetLeftPart(UriPartial.Authority) != origin)
                 Fail($"'{origin}' is not an origin (scheme://host[:port], no path or trailing slash).");

@@ -48,7 +48,8 @@ public static class Discovery
             ["scopes_supported"] = scopes.Names.ToArray(),
             // OpenID Connect Discovery 1.0 §3, for the ID tokens the token endpoint returns with the openid scope.
             ["subject_types_supported"] = new[] { "public" },
-            ["id_token_signing_alg_values_supported"] = new[] { tokens.Value.IdentityTokenAlgorithm },
+            // The default first (RS256 unless configured otherwise); a client may be registered for the other one.
+            ["id_token_signing_alg_values_supported"] = SigningKeyStore.Algorithms.OrderBy(a => a != tokens.Value.IdentityTokenAlgorithm).ToArray(),
             ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "name", "preferred_username", "email", "email_verified", TokenIssuer.DeviceIdClaim },
         });
     }

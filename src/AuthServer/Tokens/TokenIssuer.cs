@@ -87,7 +87,7 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
                 Audience = grant.Client.ClientId,
                 IssuedAt = now.UtcDateTime,
                 Expires = now.Add(settings.IdentityTokenLifetime).UtcDateTime,
-                SigningCredentials = keys.GetSigningCredentials(settings.IdentityTokenAlgorithm),
+                SigningCredentials = keys.GetSigningCredentials(grant.Client.IdTokenSignedResponseAlg ?? settings.IdentityTokenAlgorithm),
                 Claims = claims,
             });
         }

@@ -43,6 +43,14 @@ public sealed class ClientConfigurationTests
     }
 
     [Fact]
+    public void An_unsupported_ID_token_algorithm_for_a_client_stops_start_up_naming_it()
+    {
+        var failure = StartupFailure(new() { ["Clients:demo-tv:IdTokenSignedResponseAlg"] = "none" });
+
+        failure.ToString().ShouldContain("Clients:demo-tv: IdTokenSignedResponseAlg must be one of ES256, RS256");
+    }
+
+    [Fact]
     public void An_issuer_with_a_path_stops_start_up()
     {
         var failure = StartupFailure(new() { ["AuthServer:Issuer"] = "https://example.com/auth" });

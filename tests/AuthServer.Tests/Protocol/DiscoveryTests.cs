@@ -29,7 +29,8 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(["client_secret_basic", "client_secret_post", "none"], ignoreOrder: true);
         Strings(doc, "scopes_supported").ShouldContain("offline_access");
         Strings(doc, "scopes_supported").ShouldContain("openid");
-        Strings(doc, "id_token_signing_alg_values_supported").ShouldContain("RS256");
+        // RS256 is the default (OIDC Discovery §3 requires it); ES256 for clients registered with it.
+        Strings(doc, "id_token_signing_alg_values_supported").ShouldBe(["RS256", "ES256"]);
         Strings(doc, "subject_types_supported").ShouldNotBeEmpty();
     }
 

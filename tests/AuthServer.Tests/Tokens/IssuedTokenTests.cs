@@ -55,21 +55,35 @@ public sealed class IssuedTokenTests(AuthServerFactory factory) : IClassFixture<
     }
 
     [Fact]
-    public async Task The_id_token_is_signed_RS256_for_the_client_and_names_the_user()
+    public async Task The_id_token_is_signed_with_the_clients_registered_algorithm_for_the_client_and_names_the_user()
     {
+        // demo-tv is registered with IdTokenSignedResponseAlg ES256.
         var tokens = await factory.SignInDeviceAsync();
 
         var result = await ValidateAsync(tokens.Get("id_token"), "demo-tv", "JWT");
 
         result.IsValid.ShouldBeTrue(result.Exception?.Message);
         var jwt = (JsonWebToken)result.SecurityToken;
-        jwt.Alg.ShouldBe("RS256");
+        jwt.Alg.ShouldBe("ES256");
         jwt.GetClaim("preferred_username").Value.ShouldBe(AuthServerFactory.DemoEmail);
         jwt.GetClaim("name").Value.ShouldBe("Demo User");
         jwt.GetClaim("auth_time").Value.ShouldNotBeNullOrEmpty();
         var access = new JsonWebToken(tokens.Get("access_token"));
         jwt.Subject.ShouldBe(access.Subject);
         jwt.GetClaim("device_id").Value.ShouldBe(access.GetClaim("device_id").Value);
+    }
+
+    [Fact]
+    public async Task A_client_that_names_no_algorithm_gets_RS256_ID_tokens_the_OIDC_default()
+    {
+        using var defaults = AuthServerFactory.With(new() { ["Clients:demo-tv:IdTokenSignedResponseAlg"] = null });
+        var tokens = await defaults.SignInDeviceAsync();
+
+        var idToken = new JsonWebToken(tokens.Get("id_token"));
+        idToken.Alg.ShouldBe("RS256");
+        new JsonWebToken(tokens.Get("access_token")).Alg.ShouldBe("ES256");
+        var jwks = new JsonWebKeySet(await defaults.CreateClient().GetStringAsync("/.well-known/jwks"));
+        jwks.Keys.Where(k => k.Kid == idToken.Kid).Select(k => k.Alg).ShouldBe(["RS256"]);
     }
 
     [Fact]

@@ -49,6 +49,8 @@ public sealed class SigningKeyRotationTests
             ["Keys:PublishAhead"] = PublishAhead.ToString("c"),
             ["Keys:KeepRetired"] = KeepRetired.ToString("c"),
             ["Keys:CheckInterval"] = checkInterval.ToString("c"),
+            // demo-tv with the server's default ID token algorithm, RS256, so both key kinds sign tokens here.
+            ["Clients:demo-tv:IdTokenSignedResponseAlg"] = null,
         };
         if (databasePath is not null) settings["ConnectionStrings:AuthServer"] = $"Data Source={databasePath}";
         return settings;

@@ -53,4 +53,10 @@ public sealed class Client
 
     /// <summary>A refresh token unused for this long expires: an abandoned device stops being signed in.</summary>
     public int RefreshTokenIdleLifetimeSeconds { get; set; } = 14 * 24 * 3600;
+
+    /// <summary>
+    /// The algorithm of this client's ID tokens (OIDC Dynamic Client Registration §2 <c>id_token_signed_response_alg</c>),
+    /// or null for the server's default (<c>Tokens:IdentityTokenAlgorithm</c>, RS256 as OIDC Core §3.1.3.7 expects).
+    /// </summary>
+    public string? IdTokenSignedResponseAlg { get; set; }
 }
