@@ -2,7 +2,8 @@ using AuthServer.Hosting;
 using AuthServer.Phone;
 using AuthServer.Protocol;
 
-var builder = WebApplication.CreateBuilder(args);
+// Configuration is read once at start-up: a watcher on the content root would wake on every SQLite commit there.
+var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 builder.AddAuthServer();                        // options, storage, identity, protocol services
 
 var app = builder.Build();

@@ -32,7 +32,7 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     private readonly ConditionalWeakTable<DbTransaction, Holding> _transactions = new();
 
     /// <summary>Whether a connection is inside the gate, and why.</summary>
-    private sealed class Holding
+    internal sealed class Holding
     {
         public bool Held;
         public bool ForTransaction;
@@ -196,6 +196,32 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
             || text.StartsWith("UPDATE", StringComparison.OrdinalIgnoreCase)
             || text.StartsWith("DELETE", StringComparison.OrdinalIgnoreCase)
             || text.StartsWith("REPLACE", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// For a hand-written statement on a context's connection, which EF's interceptors do not see: waits for the
+    /// gate unless the connection already holds it (inside a transaction). Dispose the lease when the statement is done.
+    /// </summary>
+    public async ValueTask<Lease> EnterStatementAsync(DbConnection connection, CancellationToken cancellationToken)
+    {
+        var holding = _holdings.GetOrCreateValue(connection);
+        if (holding.Held) return default;
+        await EnterAsync(connection, forTransaction: false, cancellationToken);
+        return new Lease(this, holding);
+    }
+
+    /// <summary>A hand-written statement's hold on the gate.</summary>
+    public readonly struct Lease : IDisposable
+    {
+        private readonly SqliteWriteGate? _gate;
+        private readonly Holding? _holding;
+
+        internal Lease(SqliteWriteGate gate, Holding holding) => (_gate, _holding) = (gate, holding);
+
+        public void Dispose()
+        {
+            if (_holding is { Held: true, ForTransaction: false }) _gate!.Release(_holding);
+        }
     }
 
     private void Enter(DbConnection connection, bool forTransaction)

@@ -54,22 +54,22 @@ public static class PhoneApi
         if (!found.IsOpen(clock.GetUtcNow()))
             return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
 
-        var (outcome, state) = await flow.ScanAsync(found, token.Subject, cancellationToken);
-        if (outcome == ScanOutcome.ClaimedByAnotherAccount)
+        // The claim and the phone's confirm ticket are one statement.
+        var scan = await flow.ScanAsync(found, token.Subject, token.DeviceId, cancellationToken);
+        if (scan.Outcome == ScanOutcome.ClaimedByAnotherAccount)
             return Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code first (RFC 8628 §5.5).");
-        if (outcome != ScanOutcome.Claimed
-            || await flow.IssueConfirmTicketAsync(state!, token.Subject, token.DeviceId, cancellationToken) is not { } ticket)
+        if (scan is not { Outcome: ScanOutcome.Claimed, Ticket: { } ticket, TicketExpiresAt: { } ticketExpiresAt, State: { } state })
             return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
 
-        var client = clients.Find(state!.ClientId);
+        var client = clients.Find(state.ClientId);
         return TypedResults.Created((string?)null, new ScanResponse(
             state.Id,
-            ticket.Ticket,
+            ticket,
             UserCode.Format(state.UserCode),
             new ClientSummary(state.ClientId, client?.DisplayName ?? state.ClientId),
             new Requester(state.DeviceName, state.RequesterUserAgent, state.RequesterIp, state.CreatedAt),
             state.Scopes,
-            ticket.ExpiresAt,
+            ticketExpiresAt,
             state.MatchNumber is { } number ? NumberMatching.Choices(number) : null));
     }
 

@@ -84,7 +84,7 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
 
             // The conditional UPDATE comes first: of any number of concurrent polls exactly one moves the request
             // to Redeemed; the others roll back and are told the code is used.
-            if (!await flow.TryRedeemAsync(state.Id, device.Id, cancellationToken))
+            if (await flow.TryRedeemAsync(state.Id, device.Id, cancellationToken) is not { } redeemed)
             {
                 await transaction.RollbackAsync(cancellationToken);
                 db.ChangeTracker.Clear();
@@ -95,7 +95,7 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
             var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
             await db.SaveChangesAsync(cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            await flow.ReloadAsync(state.Id, cancellationToken);
+            flow.Publish(redeemed);
             return ProtocolResponse.Json(response);
         }
     }

@@ -28,7 +28,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
         if (userCode is null) return;
         if (await FindAsync(userCode) is not { } request) return;
 
-        var (outcome, state) = await flow.ScanAsync(request, UserId, HttpContext.RequestAborted);
+        var (outcome, state, _, _) = await flow.ScanAsync(request, UserId, phoneDeviceId: null, HttpContext.RequestAborted);
         State = outcome switch
         {
             ScanOutcome.Claimed => DevicePageState.Consent,

@@ -1,0 +1,222 @@
+using System.Data.Common;
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace AuthServer.DeviceFlow;
+
+/// <summary>
+/// The statements on a login request's hot path, written by hand. Every whole login runs each of them once, so they
+/// skip EF's query pipeline (expression trees, the compiled-query cache, change tracking), which cost more than the
+/// statements themselves. Each transition is still one conditional UPDATE, and <c>RETURNING</c> hands back the row as
+/// it now is, so no read follows a write. The rare paths (a lost race, classifying a refusal) stay in EF.
+/// </summary>
+/// <remarks>
+/// The SQL is SQLite's. Times are stored as Unix milliseconds and statuses by name, as the EF model maps them
+/// (<see cref="AuthServerDbContext"/>); the schema test and the whole test suite run through these statements.
+/// </remarks>
+public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGate gate)
+{
+    private const string Table = "\"DeviceAuthorizations\"";
+
+    /// <summary>The columns of <see cref="DeviceAuthorizationState"/>, in its order.</summary>
+    private const string StateColumns =
+        "\"Id\", \"UserCode\", \"ClientId\", \"Scope\", \"DeviceName\", \"RequesterIp\", \"RequesterUserAgent\", \"CreatedAt\", " +
+        "\"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"SubjectId\", \"DecidedAt\", \"MatchNumber\", \"DpopJkt\"";
+
+    public async Task InsertAsync(DeviceAuthorization entity, CancellationToken cancellationToken)
+    {
+        const string sql =
+            $"INSERT INTO {Table} (\"Id\", \"DeviceCodeHash\", \"UserCode\", \"ClientId\", \"Scope\", \"DeviceName\", \"RequesterIp\", " +
+            "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"DpopJkt\") " +
+            "VALUES ($id, $hash, $code, $client, $scope, $name, $ip, $agent, $created, $expires, $interval, $status, 0, $jkt)";
+        await RunAsync(sql, write: true, parameters =>
+        {
+            parameters.AddWithValue("$id", entity.Id);
+            parameters.AddWithValue("$hash", entity.DeviceCodeHash);
+            parameters.AddWithValue("$code", entity.UserCode);
+            parameters.AddWithValue("$client", entity.ClientId);
+            parameters.AddWithValue("$scope", entity.Scope);
+            parameters.AddWithValue("$name", (object?)entity.DeviceName ?? DBNull.Value);
+            parameters.AddWithValue("$ip", (object?)entity.RequesterIp ?? DBNull.Value);
+            parameters.AddWithValue("$agent", (object?)entity.RequesterUserAgent ?? DBNull.Value);
+            parameters.AddWithValue("$created", entity.CreatedAt.ToUnixTimeMilliseconds());
+            parameters.AddWithValue("$expires", entity.ExpiresAt.ToUnixTimeMilliseconds());
+            parameters.AddWithValue("$interval", entity.IntervalSeconds);
+            parameters.AddWithValue("$status", entity.Status.ToString());
+            parameters.AddWithValue("$jkt", (object?)entity.DpopJkt ?? DBNull.Value);
+        }, (command, token) => command.ExecuteNonQueryAsync(token), cancellationToken);
+    }
+
+    public Task<DeviceAuthorizationState?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"Id\" = $value", id, cancellationToken);
+
+    public Task<DeviceAuthorizationState?> FindByDeviceCodeHashAsync(string hash, CancellationToken cancellationToken) =>
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"DeviceCodeHash\" = $value", hash, cancellationToken);
+
+    public Task<DeviceAuthorizationState?> FindByUserCodeAsync(string userCode, CancellationToken cancellationToken) =>
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"UserCode\" = $value", userCode, cancellationToken);
+
+    /// <summary>
+    /// Pending → Scanned for <paramref name="userId"/>, or a repeat scan by the account that already holds the claim.
+    /// With a ticket, the phone's confirm ticket replaces any earlier one. The row as it now is, or null when the
+    /// request was not open or is claimed by another account.
+    /// </summary>
+    public async Task<DeviceAuthorizationState?> ClaimAsync(
+        string id, string userId, int? matchNumber, Ticket? ticket, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var sql = ticket is null ? ClaimSql : ClaimWithTicketSql;
+        return await WriteAsync(sql, parameters =>
+        {
+            parameters.AddWithValue("$id", id);
+            parameters.AddWithValue("$user", userId);
+            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            parameters.AddWithValue("$match", (object?)matchNumber ?? DBNull.Value);
+            if (ticket is not null)
+            {
+                parameters.AddWithValue("$ticket", ticket.Hash);
+                parameters.AddWithValue("$ticketExpires", ticket.ExpiresAt.ToUnixTimeMilliseconds());
+                parameters.AddWithValue("$phone", ticket.PhoneDeviceId);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>A confirm ticket to store with a scan: its hash, expiry (capped by the request's) and the phone.</summary>
+    public sealed record Ticket(string Hash, DateTimeOffset ExpiresAt, string PhoneDeviceId);
+
+    /// <summary>
+    /// Scanned → Approved or Denied by the claiming account. An approval with a wrong match number becomes a denial
+    /// (the number is checked in the same statement). With a ticket hash, only the phone holding the current,
+    /// unexpired ticket decides, and the ticket is spent either way. Null when nothing moved.
+    /// </summary>
+    public async Task<DeviceAuthorizationState?> DecideAsync(
+        string id, string userId, bool approve, int? number, string? ticketHash, string? phoneDeviceId, DateTimeOffset now,
+        CancellationToken cancellationToken)
+    {
+        var sql = ticketHash is null ? DecideSql : DecideWithTicketSql;
+        return await WriteAsync(sql, parameters =>
+        {
+            parameters.AddWithValue("$id", id);
+            parameters.AddWithValue("$user", userId);
+            parameters.AddWithValue("$approve", approve);
+            parameters.AddWithValue("$number", (object?)number ?? DBNull.Value);
+            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            if (ticketHash is not null)
+            {
+                parameters.AddWithValue("$ticket", ticketHash);
+                parameters.AddWithValue("$phone", (object?)phoneDeviceId ?? DBNull.Value);
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>Approved → Redeemed, recording the linked device; runs in the caller's transaction. Null when it lost.</summary>
+    public async Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        return await WriteAsync(RedeemSql, parameters =>
+        {
+            parameters.AddWithValue("$id", id);
+            parameters.AddWithValue("$device", linkedDeviceId);
+            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        }, cancellationToken);
+    }
+
+    private static readonly string Scanned = nameof(DeviceAuthorizationStatus.Scanned);
+    private static readonly string Approved = nameof(DeviceAuthorizationStatus.Approved);
+    private static readonly string Denied = nameof(DeviceAuthorizationStatus.Denied);
+    private static readonly string Redeemed = nameof(DeviceAuthorizationStatus.Redeemed);
+
+    // SQLite evaluates every SET expression on the row as it was, so "Status" below is always the old status.
+    private static string Claim(bool withTicket) =>
+        $"UPDATE {Table} SET " +
+        $"\"Version\" = \"Version\" + (\"Status\" <> '{Scanned}'), " +
+        $"\"ScannedAt\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"ScannedAt\" ELSE $now END, " +
+        $"\"MatchNumber\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"MatchNumber\" ELSE $match END, " +
+        $"\"Status\" = '{Scanned}', \"SubjectId\" = $user" +
+        (withTicket ? ", \"ConfirmTicketHash\" = $ticket, \"ConfirmTicketExpiresAt\" = MIN($ticketExpires, \"ExpiresAt\"), \"ConfirmTicketDeviceId\" = $phone" : "") +
+        " WHERE \"Id\" = $id AND \"ExpiresAt\" > $now" +
+        $" AND (\"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Scanned)}) OR (\"Status\" = '{Scanned}' AND \"SubjectId\" = $user))" +
+        $" RETURNING {StateColumns}";
+
+    private static readonly string ClaimSql = Claim(withTicket: false);
+    private static readonly string ClaimWithTicketSql = Claim(withTicket: true);
+
+    private static string Decide(bool withTicket) =>
+        $"UPDATE {Table} SET " +
+        $"\"Status\" = CASE WHEN $approve AND (\"MatchNumber\" IS NULL OR \"MatchNumber\" = $number) THEN '{Approved}' ELSE '{Denied}' END, " +
+        "\"DecidedAt\" = $now, \"ConfirmTicketHash\" = NULL, \"ConfirmTicketExpiresAt\" = NULL, \"Version\" = \"Version\" + 1" +
+        " WHERE \"Id\" = $id AND \"SubjectId\" = $user AND \"ExpiresAt\" > $now" +
+        $" AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Denied)})" +
+        $" AND (NOT $approve OR \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Approved)}))" +
+        (withTicket ? " AND \"ConfirmTicketHash\" = $ticket AND \"ConfirmTicketDeviceId\" = $phone AND \"ConfirmTicketExpiresAt\" > $now" : "") +
+        $" RETURNING {StateColumns}";
+
+    private static readonly string DecideSql = Decide(withTicket: false);
+    private static readonly string DecideWithTicketSql = Decide(withTicket: true);
+
+    private static readonly string RedeemSql =
+        $"UPDATE {Table} SET \"Status\" = '{Redeemed}', \"RedeemedAt\" = $now, \"LinkedDeviceId\" = $device, \"Version\" = \"Version\" + 1" +
+        $" WHERE \"Id\" = $id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Redeemed)}) AND \"ExpiresAt\" > $now" +
+        $" RETURNING {StateColumns}";
+
+    /// <summary>The SQL list of the states that may move to <paramref name="to"/>, from the one transition table.</summary>
+    private static string SourcesOf(DeviceAuthorizationStatus to) =>
+        string.Join(", ", DeviceAuthorizationTransitions.SourcesOf(to).Select(s => $"'{s}'"));
+
+    private Task<DeviceAuthorizationState?> ReadOneAsync(string sql, string value, CancellationToken cancellationToken) =>
+        RunAsync(sql, write: false, parameters => parameters.AddWithValue("$value", value), ReadStateAsync, cancellationToken);
+
+    private Task<DeviceAuthorizationState?> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        RunAsync(sql, write: true, bind, ReadStateAsync, cancellationToken);
+
+    /// <summary>
+    /// Runs one statement on the context's connection, in its transaction if one is open. A writing statement holds
+    /// the write gate (unless its transaction already does) until it is done, reader included.
+    /// </summary>
+    private async Task<T> RunAsync<T>(
+        string sql, bool write, Action<SqliteParameterCollection> bind, Func<SqliteCommand, CancellationToken, Task<T>> run,
+        CancellationToken cancellationToken)
+    {
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        try
+        {
+            var connection = (SqliteConnection)db.Database.GetDbConnection();
+            using var lease = write ? await gate.EnterStatementAsync(connection, cancellationToken) : default;
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+            bind(command.Parameters);
+            return await run(command, cancellationToken);
+        }
+        finally
+        {
+            await db.Database.CloseConnectionAsync();
+        }
+    }
+
+    private static async Task<DeviceAuthorizationState?> ReadStateAsync(SqliteCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken)) return null;
+        return new DeviceAuthorizationState(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetString(2),
+            reader.GetString(3),
+            StringOrNull(reader, 4),
+            StringOrNull(reader, 5),
+            StringOrNull(reader, 6),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+            reader.GetInt32(9),
+            Enum.Parse<DeviceAuthorizationStatus>(reader.GetString(10)),
+            reader.GetInt32(11),
+            StringOrNull(reader, 12),
+            reader.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+            reader.IsDBNull(14) ? null : reader.GetInt32(14),
+            StringOrNull(reader, 15));
+    }
+
+    private static string? StringOrNull(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+}
