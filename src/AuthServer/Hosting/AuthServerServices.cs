@@ -61,6 +61,7 @@ public static class AuthServerServices
         services.AddScoped<DeviceFlowService>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<AccessTokenValidator>();
+        services.AddSingleton<VerifiedAccessTokens>();
         services.AddSingleton<DeviceCodeGrant>();
         services.AddScoped<RefreshTokenGrant>();
         services.AddScoped<AuthorizationCodeGrant>();

@@ -70,14 +70,12 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
         var services = context.RequestServices;
         var flow = services.GetRequiredService<DeviceFlowService>();
         var db = services.GetRequiredService<AuthServerDbContext>();
-        var users = services.GetRequiredService<UserManager<ApplicationUser>>();
         var issuer = services.GetRequiredService<TokenIssuer>();
         // The account may have been deleted or locked between approval and this poll.
-        var user = state.SubjectId is null ? null : await users.FindByIdAsync(state.SubjectId);
-        if (user is null || await users.IsLockedOutAsync(user))
+        var now = clock.GetUtcNow();
+        if (await Accounts.FindAvailableAsync(db, state.SubjectId, now) is not { } user)
             return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
-        var now = clock.GetUtcNow();
         await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
         {
             var device = LinkedDevices.Create(db, context, user.Id, client, state.DeviceName, now);

@@ -16,7 +16,6 @@ namespace AuthServer.Protocol;
 /// </summary>
 public sealed class RefreshTokenGrant(
     AuthServerDbContext db,
-    UserManager<ApplicationUser> users,
     TokenIssuer issuer,
     IOptions<Hosting.TokenOptions> options,
     TimeProvider clock,
@@ -32,7 +31,7 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidRequest("refresh_token is required.");
 
         var hash = OpaqueSecret.Hash(presented);
-        var token = await db.RefreshTokens.AsNoTracking().FirstOrDefaultAsync(t => t.TokenHash == hash, cancellationToken);
+        var token = await ByHash(db, hash);
         var now = clock.GetUtcNow();
         // §6 / §10.4: the token must be bound to the client presenting it, not revoked, and within its family's life.
         if (token is null || token.ClientId != client.ClientId || token.RevokedAt is not null || now >= token.FamilyExpiresAt)
@@ -52,11 +51,10 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidGrant("The refresh token expired after a period without use.");
         }
 
-        var device = await db.LinkedDevices.FirstOrDefaultAsync(d => d.Id == token.LinkedDeviceId, cancellationToken);
+        var device = await DeviceById(db, token.LinkedDeviceId);
         if (device is null || device.RevokedAt is not null)
             return OAuthError.InvalidGrant("This device has been logged out.");
-        var user = await users.FindByIdAsync(token.UserId);
-        if (user is null || await users.IsLockedOutAsync(user))
+        if (await Accounts.FindAvailableAsync(db, token.UserId, now) is not { } user)
             return OAuthError.InvalidGrant("The account is not available.");
 
         // §6: a narrower scope may be asked for, never a wider one.
@@ -66,18 +64,28 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        // One conditional UPDATE decides between concurrent uses. A first use consumes the token; a retry within the
-        // leeway revokes the successor that was never used, so the family keeps exactly one live token.
+        LinkedDevices.Touch(device, context, now);
+        // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
+        var response = issuer.Issue(context.Request, new TokenGrant(
+            user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
+            Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
+        var successorId = issuer.IssuedRefreshTokenId!;
+        var at = now.ToUnixTimeMilliseconds();
+
+        // One conditional UPDATE decides between concurrent uses. A first use consumes the token and names its
+        // successor; a retry within the leeway revokes the successor that was never used, so the family keeps exactly
+        // one live token. Plain SQL: this runs on every refresh.
         var won = retry
-            ? await db.RefreshTokens
-                .Where(t => t.Id == token.ReplacedById && t.ConsumedAt == null && t.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken)
-            : await db.RefreshTokens
-                .Where(t => t.Id == token.Id && t.ConsumedAt == null && t.RevokedAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ConsumedAt, now), cancellationToken);
+            ? await db.Database.ExecuteSqlAsync(
+                $"UPDATE \"RefreshTokens\" SET \"RevokedAt\" = {at} WHERE \"Id\" = {token.ReplacedById} AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL",
+                cancellationToken)
+            : await db.Database.ExecuteSqlAsync(
+                $"UPDATE \"RefreshTokens\" SET \"ConsumedAt\" = {at}, \"ReplacedById\" = {successorId} WHERE \"Id\" = {token.Id} AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL",
+                cancellationToken);
         if (won == 0)
         {
             await transaction.RollbackAsync(cancellationToken);
+            db.ChangeTracker.Clear();
             if (!retry) return Invalid;
             // The successor was used: this is not a lost response but a second holder of the token. (Had another
             // retry replaced it meanwhile, that retry won and this one simply loses.)
@@ -85,18 +93,20 @@ public sealed class RefreshTokenGrant(
             return successorUsed ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
         }
 
-        LinkedDevices.Touch(device, context, now);
-        // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
-        var response = issuer.Issue(context.Request, new TokenGrant(
-            user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
-            Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
-        var successorId = issuer.IssuedRefreshTokenId;
+        if (retry)
+            await db.Database.ExecuteSqlAsync(
+                $"UPDATE \"RefreshTokens\" SET \"ReplacedById\" = {successorId} WHERE \"Id\" = {token.Id}", cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
-        await db.RefreshTokens.Where(t => t.Id == token.Id)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.ReplacedById, successorId), cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProtocolResponse.Json(response);
     }
+
+    private static readonly Func<AuthServerDbContext, string, Task<RefreshToken?>> ByHash =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string hash) => db.RefreshTokens.AsNoTracking().FirstOrDefault(t => t.TokenHash == hash));
+
+    // Tracked: the refresh touches the device (last use, address, user agent).
+    private static readonly Func<AuthServerDbContext, string, Task<LinkedDevice?>> DeviceById =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string id) => db.LinkedDevices.FirstOrDefault(d => d.Id == id));
 
     private async Task<IResult> RevokeFamilyAsync(RefreshToken token, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -9,7 +9,8 @@ using Microsoft.IdentityModel.Tokens;
 namespace AuthServer.Tokens;
 
 /// <summary>A verified access token of ours.</summary>
-public sealed record ValidatedAccessToken(string Subject, string ClientId, string DeviceId, IReadOnlyList<string> Scopes, string? Jkt, JsonWebToken Jwt);
+public sealed record ValidatedAccessToken(
+    string Subject, string ClientId, string DeviceId, IReadOnlyList<string> Scopes, string? Jkt, string Jti, JsonWebToken Jwt);
 
 /// <summary>Why a request to a protected endpoint was refused: the RFC 6750 §3.1 / RFC 9449 §7.1 error, or none (no token).</summary>
 public sealed record TokenRefusal(string? Error, string? Description, string Scheme, string? DpopNonce = null);
@@ -20,7 +21,8 @@ public sealed record TokenRefusal(string? Error, string? Description, string Sch
 /// was issued to has not been logged out.
 /// </summary>
 public sealed class AccessTokenValidator(
-    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, AuthServerDbContext db, DpopProofValidator dpop, TimeProvider clock)
+    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, AuthServerDbContext db, DpopProofValidator dpop,
+    VerifiedAccessTokens verifiedTokens, TimeProvider clock)
 {
     /// <summary>
     /// Authenticates a request to one of our protected endpoints: <c>Authorization: Bearer</c> (RFC 6750 §2.1), or
@@ -82,16 +84,36 @@ public sealed class AccessTokenValidator(
     public async Task<ValidatedAccessToken?> ValidateAsync(HttpRequest request, string token)
     {
         var now = clock.GetUtcNow().UtcDateTime;
+        var issuer = issuers.Resolve(request);
+        var validationKeys = keys.ValidationKeys;
+        var verified = verifiedTokens.Find(issuer, token, validationKeys) ?? await VerifyAsync(issuer, token, validationKeys);
+        // Lifetimes are judged by TimeProvider, like everything else here, with no extra skew: we issued it.
+        if (verified is null || !(verified.NotBefore <= now && now < verified.Expires)) return null;
+
+        // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
+        var validated = verified.Token;
+        return await IsActive(db, validated.DeviceId, validated.Subject, validated.Jti) ? validated : null;
+    }
+
+    /// <summary>The device is still signed in and this token (by <c>jti</c>) was not revoked: one indexed query.</summary>
+    private static readonly Func<AuthServerDbContext, string, string, string, Task<bool>> IsActive =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string deviceId, string subject, string jti) =>
+            db.LinkedDevices.Any(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null
+                && !db.RevokedAccessTokens.Any(r => r.Jti == jti)));
+
+    /// <summary>Signature against the published keys, <c>typ</c>, issuer, audience, and the claims we need.</summary>
+    private async Task<VerifiedAccessTokens.Entry?> VerifyAsync(string issuer, string token, IReadOnlyList<SecurityKey> validationKeys)
+    {
         var result = await Handler.ValidateTokenAsync(token, new TokenValidationParameters
         {
-            ValidIssuer = issuers.Resolve(request),
+            ValidIssuer = issuer,
             ValidAudience = options.Value.Audience,
             ValidTypes = ["at+jwt"],
             ValidAlgorithms = SigningKeyStore.Algorithms,
-            IssuerSigningKeys = keys.ValidationKeys,
+            IssuerSigningKeys = validationKeys,
             RequireExpirationTime = true,
-            // Lifetimes are judged by TimeProvider, like everything else here, with no extra skew: we issued it.
-            LifetimeValidator = (notBefore, expires, _, _) => (notBefore ?? DateTime.MinValue) <= now && now < expires,
+            // The lifetime is checked by the caller on every use, against the server's clock.
+            ValidateLifetime = false,
         });
         if (!result.IsValid) return null;
 
@@ -102,18 +124,15 @@ public sealed class AccessTokenValidator(
             || Claim(TokenIssuer.DeviceIdClaim) is not { } deviceId)
             return null;
 
-        // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
-        var jti = Claim(JwtRegisteredClaimNames.Jti) ?? "";
-        var active = await db.LinkedDevices
-            .AnyAsync(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null
-                && !db.RevokedAccessTokens.Any(r => r.Jti == jti));
-        if (!active) return null;
-
         var scopes = (Claim("scope") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var jwt = (JsonWebToken)result.SecurityToken;
         string? jkt = null;
         if (jwt.TryGetPayloadValue<Dictionary<string, object>>("cnf", out var cnf) && cnf.TryGetValue("jkt", out var value))
             jkt = value?.ToString();
-        return new ValidatedAccessToken(subject, clientId, deviceId, scopes, jkt, jwt);
+        var entry = new VerifiedAccessTokens.Entry(
+            new ValidatedAccessToken(subject, clientId, deviceId, scopes, jkt, Claim(JwtRegisteredClaimNames.Jti) ?? "", jwt),
+            jwt.ValidFrom == DateTime.MinValue ? DateTime.MinValue : jwt.ValidFrom, jwt.ValidTo, validationKeys);
+        verifiedTokens.Add(issuer, token, entry);
+        return entry;
     }
 }

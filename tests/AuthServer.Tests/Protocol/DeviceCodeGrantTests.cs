@@ -213,6 +213,28 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task A_lockout_is_judged_by_the_servers_clock_and_ends_with_it()
+    {
+        using var isolated = new AuthServerFactory();
+        var device = isolated.CreateClient();
+        var tokens = await isolated.SignInDeviceAsync();
+        await using (var scope = isolated.Services.CreateAsyncScope())
+        {
+            var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
+            var demo = await users.FindByEmailAsync(AuthServerFactory.DemoEmail);
+            (await users.SetLockoutEndDateAsync(demo!, isolated.Clock.GetUtcNow().AddMinutes(15))).Succeeded.ShouldBeTrue();
+        }
+
+        var refused = await device.RefreshAsync(tokens.Get("refresh_token"));
+        refused.Status.ShouldBe(HttpStatusCode.BadRequest);
+        refused.Error.ShouldBe("invalid_grant");
+
+        // Fifteen minutes later on the server's clock (not the wall clock), the account is available again.
+        isolated.Clock.Advance(TimeSpan.FromMinutes(15));
+        (await device.RefreshAsync(tokens.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Missing_device_code_returns_invalid_request()
     {
         var poll = await _device.PostFormAsync("/connect/token", ("grant_type", Infrastructure.Protocol.DeviceGrant), ("client_id", "demo-tv"));
