@@ -11,6 +11,8 @@ var only = Argument("--only")?.Split(',').ToHashSet();
 bool Runs(string phase) => only is null || only.Contains(phase);
 // --seconds N lengthens the flows and refresh phases (default 10 s), e.g. to see them warm up.
 var phaseSeconds = int.TryParse(Argument("--seconds"), out var seconds) ? seconds : 10;
+// --warmup N runs the flows and refresh load unrecorded first (default 10 s), so JIT tiering is not what is measured.
+var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"), out var warm) ? warm : 10);
 if (!File.Exists(serverDll))
 {
     Console.Error.WriteLine($"Build the server first: dotnet build -c Release src/AuthServer (looked for {Path.GetFileName(serverDll)})");
@@ -28,8 +30,8 @@ await using (var server = await ServerProcess.StartAsync(serverDll, new Dictiona
     else if (Runs("poll"))
         Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
 
-    if (Runs("flows")) results.AddRange(await scenarios.FullFlowsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds)));
-    if (Runs("refresh")) results.AddRange(await scenarios.RefreshGrantsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds)));
+    if (Runs("flows")) results.AddRange(await scenarios.FullFlowsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds), warmup));
+    if (Runs("refresh")) results.AddRange(await scenarios.RefreshGrantsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds), warmup));
     if (Runs("push")) results.AddRange(await scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
     if (Runs("screens")) results.AddRange(await scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
     if (Runs("live")) results.AddRange(await scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
