@@ -30,8 +30,9 @@ public sealed class RefreshTokenGrant(
         if (presented is null)
             return OAuthError.InvalidRequest("refresh_token is required.");
 
-        var hash = OpaqueSecret.Hash(presented);
-        var token = await ByHash(db, hash);
+        // The token, its device and its account in one read: this runs on every refresh.
+        var found = await ByHash(db, OpaqueSecret.Hash(presented));
+        var token = found?.Token;
         var now = clock.GetUtcNow();
         // §6 / §10.4: the token must be bound to the client presenting it, not revoked, and within its family's life.
         if (token is null || token.ClientId != client.ClientId || token.RevokedAt is not null || now >= token.FamilyExpiresAt)
@@ -51,10 +52,10 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidGrant("The refresh token expired after a period without use.");
         }
 
-        var device = await DeviceById(db, token.LinkedDeviceId);
+        var device = found!.Device;
         if (device is null || device.RevokedAt is not null)
             return OAuthError.InvalidGrant("This device has been logged out.");
-        if (await Accounts.FindAvailableAsync(db, token.UserId, now) is not { } user)
+        if (found.User is not { } user || Accounts.IsLockedOut(user, now))
             return OAuthError.InvalidGrant("The account is not available.");
 
         // §6: a narrower scope may be asked for, never a wider one.
@@ -64,7 +65,6 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
         await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-        LinkedDevices.Touch(device, context, now);
         // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
         var response = issuer.Issue(context.Request, new TokenGrant(
             user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
@@ -96,17 +96,27 @@ public sealed class RefreshTokenGrant(
         if (retry)
             await db.Database.ExecuteSqlAsync(
                 $"UPDATE \"RefreshTokens\" SET \"ReplacedById\" = {successorId} WHERE \"Id\" = {token.Id}", cancellationToken);
+        // The device is touched only if it is still signed in: a logout that committed since the read wins.
+        if (!await LinkedDevices.TouchAsync(db, device.Id, context, now, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            db.ChangeTracker.Clear();
+            return OAuthError.InvalidGrant("This device has been logged out.");
+        }
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProtocolResponse.Json(response);
     }
 
-    private static readonly Func<AuthServerDbContext, string, Task<RefreshToken?>> ByHash =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string hash) => db.RefreshTokens.AsNoTracking().FirstOrDefault(t => t.TokenHash == hash));
+    private sealed record Found(RefreshToken Token, LinkedDevice? Device, ApplicationUser? User);
 
-    // Tracked: the refresh touches the device (last use, address, user agent).
-    private static readonly Func<AuthServerDbContext, string, Task<LinkedDevice?>> DeviceById =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string id) => db.LinkedDevices.FirstOrDefault(d => d.Id == id));
+    private static readonly Func<AuthServerDbContext, string, Task<Found?>> ByHash =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string hash) =>
+            (from t in db.RefreshTokens.AsNoTracking()
+             where t.TokenHash == hash
+             from d in db.LinkedDevices.AsNoTracking().Where(d => d.Id == t.LinkedDeviceId).DefaultIfEmpty()
+             from u in db.Users.AsNoTracking().Where(u => u.Id == t.UserId).DefaultIfEmpty()
+             select new Found(t, d, u)).FirstOrDefault());
 
     private async Task<IResult> RevokeFamilyAsync(RefreshToken token, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -19,6 +19,8 @@ public static class Accounts
     {
         if (userId is null) return null;
         var user = await ById(db, userId);
-        return user is null || (user.LockoutEnabled && user.LockoutEnd > now) ? null : user;
+        return user is null || IsLockedOut(user, now) ? null : user;
     }
+
+    public static bool IsLockedOut(ApplicationUser user, DateTimeOffset now) => user.LockoutEnabled && user.LockoutEnd > now;
 }

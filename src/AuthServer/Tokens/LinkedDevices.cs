@@ -33,6 +33,19 @@ public static class LinkedDevices
     }
 
     /// <summary>
+    /// Records a use of a signed-in device in one statement: false when it has been logged out meanwhile.
+    /// </summary>
+    public static async Task<bool> TouchAsync(AuthServerDbContext db, string deviceId, HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var at = now.ToUnixTimeMilliseconds();
+        var ip = context.Connection.RemoteIpAddress?.ToString();
+        var userAgent = Truncate(context.Request.Headers.UserAgent.ToString());
+        return await db.Database.ExecuteSqlAsync(
+            $"UPDATE \"LinkedDevices\" SET \"LastUsedAt\" = {at}, \"LastIp\" = {ip}, \"UserAgent\" = {userAgent} WHERE \"Id\" = {deviceId} AND \"RevokedAt\" IS NULL",
+            cancellationToken) == 1;
+    }
+
+    /// <summary>
     /// Logs a device out: the device is marked revoked, which every access-token check sees at once, and its refresh
     /// tokens are revoked. With <paramref name="userId"/>, only that user's device. False when there was none to log out.
     /// </summary>
