@@ -1,5 +1,7 @@
 using System.Data.Common;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 
 namespace AuthServer.Data;
@@ -20,11 +22,16 @@ namespace AuthServer.Data;
 /// <see cref="MaxWait"/> a writer goes ahead and leaves the outcome to SQLite, so a writer that waits on a second
 /// connection inside its own transaction fails as it would have without the gate, instead of hanging.
 /// </remarks>
-public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInterceptor, IDbCommandInterceptor
+public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInterceptor, IDbCommandInterceptor,
+    IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
 {
     public static readonly TimeSpan MaxWait = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly IDisposable _allListeners;
+    private readonly List<IDisposable> _subscriptions = [];
+
+    public SqliteWriteGate() => _allListeners = DiagnosticListener.AllListeners.Subscribe(this);
 
     /// <summary>Whether some writer is inside now.</summary>
     public bool IsHeld => _gate.CurrentCount == 0;
@@ -92,7 +99,34 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
         return Task.CompletedTask;
     }
 
-    // A transaction disposed without commit or rollback ends when EF closes the connection it opened for it.
+    // A transaction disposed without commit or rollback (an exception, a cancelled request): EF has no interceptor
+    // for that, but it reports it to its diagnostic listener. The connection may stay open (kept for the request), so
+    // its closing cannot be relied on.
+    private static readonly string TransactionDisposed = RelationalEventId.TransactionDisposed.Name!;
+
+    void IObserver<DiagnosticListener>.OnNext(DiagnosticListener listener)
+    {
+        if (listener.Name != DbLoggerCategory.Name) return;
+        lock (_subscriptions) _subscriptions.Add(listener.Subscribe(this, name => name == TransactionDisposed));
+    }
+
+    void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> value)
+    {
+        if (value.Key == TransactionDisposed && value.Value is TransactionEventData { Transaction: { } transaction }) Leave(transaction);
+    }
+
+    void IObserver<DiagnosticListener>.OnCompleted() { }
+    void IObserver<DiagnosticListener>.OnError(Exception error) { }
+    void IObserver<KeyValuePair<string, object?>>.OnCompleted() { }
+    void IObserver<KeyValuePair<string, object?>>.OnError(Exception error) { }
+
+    public void Dispose()
+    {
+        _allListeners.Dispose();
+        lock (_subscriptions) _subscriptions.ForEach(s => s.Dispose());
+    }
+
+    // When EF closes a connection it opened for a transaction, whatever the connection held is over too.
     public override void ConnectionClosed(DbConnection connection, ConnectionEndEventData eventData) => Leave(connection);
 
     public override Task ConnectionClosedAsync(DbConnection connection, ConnectionEndEventData eventData)

@@ -171,28 +171,21 @@ public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGa
         RunAsync(sql, write: true, bind, ReadStateAsync, cancellationToken);
 
     /// <summary>
-    /// Runs one statement on the context's connection, in its transaction if one is open. A writing statement holds
-    /// the write gate (unless its transaction already does) until it is done, reader included.
+    /// Runs one statement on the context's connection (kept open for the request), in its transaction if one is open.
+    /// A writing statement holds the write gate (unless its transaction already does) until it is done, reader included.
     /// </summary>
     private async Task<T> RunAsync<T>(
         string sql, bool write, Action<SqliteParameterCollection> bind, Func<SqliteCommand, CancellationToken, Task<T>> run,
         CancellationToken cancellationToken)
     {
-        await db.Database.OpenConnectionAsync(cancellationToken);
-        try
-        {
-            var connection = (SqliteConnection)db.Database.GetDbConnection();
-            using var lease = write ? await gate.EnterStatementAsync(connection, cancellationToken) : default;
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
-            bind(command.Parameters);
-            return await run(command, cancellationToken);
-        }
-        finally
-        {
-            await db.Database.CloseConnectionAsync();
-        }
+        await db.KeepOpenAsync(cancellationToken);
+        var connection = (SqliteConnection)db.Database.GetDbConnection();
+        using var lease = write ? await gate.EnterStatementAsync(connection, cancellationToken) : default;
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
+        bind(command.Parameters);
+        return await run(command, cancellationToken);
     }
 
     private static async Task<DeviceAuthorizationState?> ReadStateAsync(SqliteCommand command, CancellationToken cancellationToken)

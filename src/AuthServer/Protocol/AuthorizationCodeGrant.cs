@@ -51,7 +51,7 @@ public sealed class AuthorizationCodeGrant(
         if (user is null || await users.IsLockedOutAsync(user))
             return OAuthError.InvalidGrant("The account is not available.");
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.BeginWriteAsync(cancellationToken);
         var device = LinkedDevices.Create(db, context, user.Id, client, code.DeviceName, now);
         var redeemed = await db.AuthorizationCodes
             .Where(c => c.Id == code.Id && c.RedeemedAt == null)

@@ -73,10 +73,11 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
         var issuer = services.GetRequiredService<TokenIssuer>();
         // The account may have been deleted or locked between approval and this poll.
         var now = clock.GetUtcNow();
+        await db.KeepOpenAsync(cancellationToken);
         if (await Accounts.FindAvailableAsync(db, state.SubjectId, now) is not { } user)
             return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
-        await using (var transaction = await db.Database.BeginTransactionAsync(cancellationToken))
+        await using (var transaction = await db.BeginWriteAsync(cancellationToken))
         {
             var device = LinkedDevices.Create(db, context, user.Id, client, state.DeviceName, now);
 

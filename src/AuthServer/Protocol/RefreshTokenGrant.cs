@@ -31,6 +31,7 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidRequest("refresh_token is required.");
 
         // The token, its device and its account in one read: this runs on every refresh.
+        await db.KeepOpenAsync(cancellationToken);
         var found = await ByHash(db, OpaqueSecret.Hash(presented));
         var token = found?.Token;
         var now = clock.GetUtcNow();
@@ -64,7 +65,7 @@ public sealed class RefreshTokenGrant(
         if (scopes.Except(original).Any())
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
-        await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+        await using var transaction = await db.BeginWriteAsync(cancellationToken);
         // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
         var response = issuer.Issue(context.Request, new TokenGrant(
             user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,

@@ -92,6 +92,8 @@ public sealed class AccessTokenValidator(
 
         // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
         var validated = verified.Token;
+        // The protected endpoint behind this check will use the database too: one open connection for the request.
+        await db.KeepOpenAsync(request.HttpContext.RequestAborted);
         return await IsActive(db, validated.DeviceId, validated.Subject, validated.Jti) ? validated : null;
     }
 

@@ -89,7 +89,7 @@ public sealed class SigningKeyStore(
                 var newCurrent = current is null ? Generate(algorithm, SigningKeyStatus.Current, now) : null;
                 var newNext = next is null || promote ? Generate(algorithm, SigningKeyStatus.Next, now) : null;
 
-                await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+                await using var transaction = await db.BeginWriteAsync(cancellationToken);
                 // Read again under the write lock: another node may have done this meanwhile.
                 var (lockedCurrent, lockedNext) = await ReadAsync(db, algorithm, cancellationToken);
                 if (lockedCurrent?.Id != current?.Id || lockedNext?.Id != next?.Id) continue;

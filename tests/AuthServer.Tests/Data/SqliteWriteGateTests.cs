@@ -55,6 +55,23 @@ public sealed class SqliteWriteGateTests(AuthServerFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task A_transaction_abandoned_on_a_connection_kept_open_gives_the_gate_back_when_the_request_ends()
+    {
+        await using (var scope = factory.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
+            await db.KeepOpenAsync(CancellationToken.None);
+            await using (await db.BeginWriteAsync(CancellationToken.None))
+            {
+                db.AuditEvents.Add(Event("abandoned on a kept connection"));
+                await db.SaveChangesAsync();
+            }
+        }
+        // The scope's end returned the context to the pool, which closed its connection.
+        Gate.IsHeld.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task A_failed_statement_gives_the_gate_back()
     {
         await using var scope = factory.Services.CreateAsyncScope();
