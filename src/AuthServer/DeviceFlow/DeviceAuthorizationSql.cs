@@ -1,23 +1,21 @@
-using System.Data.Common;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Storage;
 
 namespace AuthServer.DeviceFlow;
 
 /// <summary>
-/// The statements on a login request's hot path, written by hand. Every whole login runs each of them once, so they
-/// skip EF's query pipeline (expression trees, the compiled-query cache, change tracking), which cost more than the
-/// statements themselves. Each transition is still one conditional UPDATE, and <c>RETURNING</c> hands back the row as
-/// it now is, so no read follows a write. The rare paths (a lost race, classifying a refusal) stay in EF.
+/// The statements on a login request's hot path, written by hand and run on <see cref="SqliteLanes"/>, where they
+/// stay prepared. Every whole login runs each of them once, so they skip EF's query pipeline (expression trees, the
+/// compiled-query cache, change tracking), which cost more than the statements themselves. Each transition is still
+/// one conditional UPDATE, and <c>RETURNING</c> hands back the row as it now is, so no read follows a write. The rare
+/// paths (a lost race, classifying a refusal, superseding) stay in EF.
 /// </summary>
 /// <remarks>
 /// The SQL is SQLite's. Times are stored as Unix milliseconds and statuses by name, as the EF model maps them
 /// (<see cref="AuthServerDbContext"/>); the schema test and the whole test suite run through these statements.
 /// </remarks>
-public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGate gate)
+public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate gate)
 {
     private const string Table = "\"DeviceAuthorizations\"";
 
@@ -32,7 +30,7 @@ public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGa
             $"INSERT INTO {Table} (\"Id\", \"DeviceCodeHash\", \"UserCode\", \"ClientId\", \"Scope\", \"DeviceName\", \"RequesterIp\", " +
             "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"DpopJkt\") " +
             "VALUES ($id, $hash, $code, $client, $scope, $name, $ip, $agent, $created, $expires, $interval, $status, 0, $jkt)";
-        await RunAsync(sql, write: true, parameters =>
+        await WriteAsync(sql, parameters =>
         {
             parameters.AddWithValue("$id", entity.Id);
             parameters.AddWithValue("$hash", entity.DeviceCodeHash);
@@ -47,7 +45,7 @@ public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGa
             parameters.AddWithValue("$interval", entity.IntervalSeconds);
             parameters.AddWithValue("$status", entity.Status.ToString());
             parameters.AddWithValue("$jkt", (object?)entity.DpopJkt ?? DBNull.Value);
-        }, (command, token) => command.ExecuteNonQueryAsync(token), cancellationToken);
+        }, command => command.ExecuteNonQuery(), cancellationToken);
     }
 
     public Task<DeviceAuthorizationState?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
@@ -111,15 +109,16 @@ public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGa
         }, cancellationToken);
     }
 
-    /// <summary>Approved → Redeemed, recording the linked device; runs in the caller's transaction. Null when it lost.</summary>
-    public async Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Approved → Redeemed, recording the linked device; runs in the caller's transaction on its lane. Null when it lost.
+    /// </summary>
+    public static DeviceAuthorizationState? Redeem(Lane lane, string id, string linkedDeviceId, DateTimeOffset now)
     {
-        return await WriteAsync(RedeemSql, parameters =>
-        {
-            parameters.AddWithValue("$id", id);
-            parameters.AddWithValue("$device", linkedDeviceId);
-            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        }, cancellationToken);
+        var command = lane.Command(RedeemSql);
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$device", linkedDeviceId);
+        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        return ReadState(command);
     }
 
     private static readonly string Scanned = nameof(DeviceAuthorizationStatus.Scanned);
@@ -164,52 +163,47 @@ public sealed class DeviceAuthorizationSql(AuthServerDbContext db, SqliteWriteGa
     private static string SourcesOf(DeviceAuthorizationStatus to) =>
         string.Join(", ", DeviceAuthorizationTransitions.SourcesOf(to).Select(s => $"'{s}'"));
 
-    private Task<DeviceAuthorizationState?> ReadOneAsync(string sql, string value, CancellationToken cancellationToken) =>
-        RunAsync(sql, write: false, parameters => parameters.AddWithValue("$value", value), ReadStateAsync, cancellationToken);
-
-    private Task<DeviceAuthorizationState?> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        RunAsync(sql, write: true, bind, ReadStateAsync, cancellationToken);
-
-    /// <summary>
-    /// Runs one statement on the context's connection (kept open for the request), in its transaction if one is open.
-    /// A writing statement holds the write gate (unless its transaction already does) until it is done, reader included.
-    /// </summary>
-    private async Task<T> RunAsync<T>(
-        string sql, bool write, Action<SqliteParameterCollection> bind, Func<SqliteCommand, CancellationToken, Task<T>> run,
-        CancellationToken cancellationToken)
+    private async Task<DeviceAuthorizationState?> ReadOneAsync(string sql, string value, CancellationToken cancellationToken)
     {
-        await db.KeepOpenAsync(cancellationToken);
-        var connection = (SqliteConnection)db.Database.GetDbConnection();
-        using var lease = write ? await gate.EnterStatementAsync(connection, cancellationToken) : default;
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = (SqliteTransaction?)db.Database.CurrentTransaction?.GetDbTransaction();
-        bind(command.Parameters);
-        return await run(command, cancellationToken);
+        using var lane = await lanes.RentAsync(cancellationToken);
+        var command = lane.Command(sql);
+        command.Parameters.AddWithValue("$value", value);
+        return ReadState(command);
     }
 
-    private static async Task<DeviceAuthorizationState?> ReadStateAsync(SqliteCommand command, CancellationToken cancellationToken)
+    private Task<DeviceAuthorizationState?> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
+        WriteAsync(sql, bind, ReadState, cancellationToken);
+
+    /// <summary>One writing statement on a lane, inside the write gate, until it is done (reader included).</summary>
+    private async Task<T> WriteAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteCommand, T> run, CancellationToken cancellationToken)
     {
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken)) return null;
+        using var lane = await lanes.RentAsync(cancellationToken);
+        using var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken);
+        var command = lane.Command(sql);
+        bind(command.Parameters);
+        return run(command);
+    }
+
+    private static DeviceAuthorizationState? ReadState(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        if (!reader.Read()) return null;
         return new DeviceAuthorizationState(
             reader.GetString(0),
             reader.GetString(1),
             reader.GetString(2),
             reader.GetString(3),
-            StringOrNull(reader, 4),
-            StringOrNull(reader, 5),
-            StringOrNull(reader, 6),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+            reader.StringOrNull(4),
+            reader.StringOrNull(5),
+            reader.StringOrNull(6),
+            reader.Time(7),
+            reader.Time(8),
             reader.GetInt32(9),
             Enum.Parse<DeviceAuthorizationStatus>(reader.GetString(10)),
             reader.GetInt32(11),
-            StringOrNull(reader, 12),
-            reader.IsDBNull(13) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(13)),
+            reader.StringOrNull(12),
+            reader.TimeOrNull(13),
             reader.IsDBNull(14) ? null : reader.GetInt32(14),
-            StringOrNull(reader, 15));
+            reader.StringOrNull(15));
     }
-
-    private static string? StringOrNull(DbDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

@@ -192,14 +192,6 @@ public sealed class DeviceFlowService(
         return moved;
     }
 
-    /// <summary>
-    /// Approved → Redeemed, recording the linked device. Runs inside the caller's transaction, which also stores what
-    /// is issued; the caller publishes the returned state after commit with <see cref="Publish"/>. Null when another
-    /// poll redeemed the code first, or it expired.
-    /// </summary>
-    public Task<DeviceAuthorizationState?> TryRedeemAsync(string id, string linkedDeviceId, CancellationToken cancellationToken) =>
-        sql.RedeemAsync(id, linkedDeviceId, clock.GetUtcNow(), cancellationToken);
-
     /// <summary>Hands a state the database now holds (committed) to the cache, which wakes its waiting screens.</summary>
     public void Publish(DeviceAuthorizationState state)
     {

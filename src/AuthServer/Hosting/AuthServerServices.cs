@@ -99,6 +99,9 @@ public static class AuthServerServices
         // Pooled: contexts are reset and reused instead of built per request.
         // One write gate per process: SQLite has one writer, so writers queue here instead of sleeping in busy retries.
         builder.Services.AddSingleton<SqliteWriteGate>();
+        // The hot paths' own connections, statements prepared once (SqliteLanes). SQLite calls block their thread, so
+        // a few more than the cores keep the machine busy without crowding the single writer.
+        builder.Services.AddSingleton(new SqliteLanes(connectionString, size: Math.Max(4, 2 * Environment.ProcessorCount)));
         builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
             .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>()));
         builder.Services.AddScoped<SchemaMigrator>();

@@ -69,33 +69,45 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
         var cancellationToken = context.RequestAborted;
         var services = context.RequestServices;
         var flow = services.GetRequiredService<DeviceFlowService>();
-        var db = services.GetRequiredService<AuthServerDbContext>();
         var issuer = services.GetRequiredService<TokenIssuer>();
-        // The account may have been deleted or locked between approval and this poll.
+        var gate = services.GetRequiredService<SqliteWriteGate>();
         var now = clock.GetUtcNow();
-        await db.KeepOpenAsync(cancellationToken);
-        if (await Accounts.FindAvailableAsync(db, state.SubjectId, now) is not { } user)
-            return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
-        await using (var transaction = await db.BeginWriteAsync(cancellationToken))
+        DeviceAuthorizationState? redeemed;
+        TokenResponse? response = null;
+        using (var lane = await services.GetRequiredService<SqliteLanes>().RentAsync(cancellationToken))
         {
-            var device = LinkedDevices.Create(db, context, user.Id, client, state.DeviceName, now);
+            // The account may have been deleted or locked between approval and this poll.
+            var user = state.SubjectId is null ? null : GrantSql.FindUser(lane, state.SubjectId);
+            if (user is null || Accounts.IsLockedOut(user, now))
+                return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
-            // The conditional UPDATE comes first: of any number of concurrent polls exactly one moves the request
-            // to Redeemed; the others roll back and are told the code is used.
-            if (await flow.TryRedeemAsync(state.Id, device.Id, cancellationToken) is not { } redeemed)
+            // One transaction: the linked device, the move to Redeemed and the refresh token exist together or not at
+            // all. The conditional UPDATE decides: of any number of concurrent polls exactly one moves the request to
+            // Redeemed; the others roll back and are told the code is used.
+            var device = LinkedDevices.New(context, user.Id, client, state.DeviceName, now);
+            using var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken);
+            lane.Begin();
+            GrantSql.InsertLinkedDevice(lane, device);
+            redeemed = DeviceAuthorizationSql.Redeem(lane, state.Id, device.Id, now);
+            if (redeemed is null)
             {
-                await transaction.RollbackAsync(cancellationToken);
-                db.ChangeTracker.Clear();
-                var fresh = await flow.ReloadAsync(state.Id, cancellationToken);
-                return (fresh is null ? null : Finished(fresh, clock.GetUtcNow())) ?? Redeemed;
+                lane.Rollback();
             }
-
-            var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
-            await db.SaveChangesAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
-            flow.Publish(redeemed);
-            return ProtocolResponse.Json(response);
+            else
+            {
+                response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
+                if (issuer.IssuedRefreshToken is { } refresh) GrantSql.InsertRefreshToken(lane, refresh);
+                lane.Commit();
+            }
         }
+
+        if (redeemed is null)
+        {
+            var fresh = await flow.ReloadAsync(state.Id, cancellationToken);
+            return (fresh is null ? null : Finished(fresh, clock.GetUtcNow())) ?? Redeemed;
+        }
+        flow.Publish(redeemed);
+        return ProtocolResponse.Json(response!);
     }
 }

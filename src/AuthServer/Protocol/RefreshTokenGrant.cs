@@ -2,7 +2,6 @@ using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 
@@ -16,6 +15,8 @@ namespace AuthServer.Protocol;
 /// </summary>
 public sealed class RefreshTokenGrant(
     AuthServerDbContext db,
+    SqliteLanes lanes,
+    SqliteWriteGate gate,
     TokenIssuer issuer,
     IOptions<Hosting.TokenOptions> options,
     TimeProvider clock,
@@ -30,9 +31,9 @@ public sealed class RefreshTokenGrant(
         if (presented is null)
             return OAuthError.InvalidRequest("refresh_token is required.");
 
+        using var lane = await lanes.RentAsync(cancellationToken);
         // The token, its device and its account in one read: this runs on every refresh.
-        await db.KeepOpenAsync(cancellationToken);
-        var found = await ByHash(db, OpaqueSecret.Hash(presented));
+        var found = GrantSql.FindRefreshToken(lane, OpaqueSecret.Hash(presented));
         var token = found?.Token;
         var now = clock.GetUtcNow();
         // §6 / §10.4: the token must be bound to the client presenting it, not revoked, and within its family's life.
@@ -65,59 +66,43 @@ public sealed class RefreshTokenGrant(
         if (scopes.Except(original).Any())
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
-        await using var transaction = await db.BeginWriteAsync(cancellationToken);
         // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
         var response = issuer.Issue(context.Request, new TokenGrant(
             user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
             Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
-        var successorId = issuer.IssuedRefreshTokenId!;
-        var at = now.ToUnixTimeMilliseconds();
+        var successor = issuer.IssuedRefreshToken!;
 
-        // One conditional UPDATE decides between concurrent uses. A first use consumes the token and names its
-        // successor; a retry within the leeway revokes the successor that was never used, so the family keeps exactly
-        // one live token. Plain SQL: this runs on every refresh.
-        var won = retry
-            ? await db.Database.ExecuteSqlAsync(
-                $"UPDATE \"RefreshTokens\" SET \"RevokedAt\" = {at} WHERE \"Id\" = {token.ReplacedById} AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL",
-                cancellationToken)
-            : await db.Database.ExecuteSqlAsync(
-                $"UPDATE \"RefreshTokens\" SET \"ConsumedAt\" = {at}, \"ReplacedById\" = {successorId} WHERE \"Id\" = {token.Id} AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL",
-                cancellationToken);
-        if (won == 0)
+        using (var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken))
         {
-            await transaction.RollbackAsync(cancellationToken);
-            db.ChangeTracker.Clear();
-            if (!retry) return Invalid;
-            // The successor was used: this is not a lost response but a second holder of the token. (Had another
-            // retry replaced it meanwhile, that retry won and this one simply loses.)
-            var successorUsed = await db.RefreshTokens.AnyAsync(t => t.Id == token.ReplacedById && t.ConsumedAt != null, cancellationToken);
-            return successorUsed ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
+            lane.Begin();
+            // One conditional UPDATE decides between concurrent uses. A first use consumes the token and names its
+            // successor; a retry within the leeway revokes the successor that was never used, so the family keeps
+            // exactly one live token.
+            var won = retry
+                ? GrantSql.Replace(lane, token.Id, token.ReplacedById!, successor.Id, now)
+                : GrantSql.Consume(lane, token.Id, successor.Id, now);
+            // The device is touched only while it is still signed in: a logout that committed since the read wins.
+            var signedIn = won && GrantSql.TouchDevice(lane, device.Id, now,
+                context.Connection.RemoteIpAddress?.ToString(), LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString()));
+            if (!signedIn)
+            {
+                lane.Rollback();
+                if (won) return OAuthError.InvalidGrant("This device has been logged out.");
+            }
+            else
+            {
+                GrantSql.InsertRefreshToken(lane, successor);
+                lane.Commit();
+                return ProtocolResponse.Json(response);
+            }
         }
 
-        if (retry)
-            await db.Database.ExecuteSqlAsync(
-                $"UPDATE \"RefreshTokens\" SET \"ReplacedById\" = {successorId} WHERE \"Id\" = {token.Id}", cancellationToken);
-        // The device is touched only if it is still signed in: a logout that committed since the read wins.
-        if (!await LinkedDevices.TouchAsync(db, device.Id, context, now, cancellationToken))
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            db.ChangeTracker.Clear();
-            return OAuthError.InvalidGrant("This device has been logged out.");
-        }
-        await db.SaveChangesAsync(cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
-        return ProtocolResponse.Json(response);
+        if (!retry) return Invalid;
+        // The successor was used: this is not a lost response but a second holder of the token. (Had another retry
+        // replaced it meanwhile, that retry won and this one simply loses.)
+        var successorUsed = await db.RefreshTokens.AnyAsync(t => t.Id == token.ReplacedById && t.ConsumedAt != null, cancellationToken);
+        return successorUsed ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
     }
-
-    private sealed record Found(RefreshToken Token, LinkedDevice? Device, ApplicationUser? User);
-
-    private static readonly Func<AuthServerDbContext, string, Task<Found?>> ByHash =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string hash) =>
-            (from t in db.RefreshTokens.AsNoTracking()
-             where t.TokenHash == hash
-             from d in db.LinkedDevices.AsNoTracking().Where(d => d.Id == t.LinkedDeviceId).DefaultIfEmpty()
-             from u in db.Users.AsNoTracking().Where(u => u.Id == t.UserId).DefaultIfEmpty()
-             select new Found(t, d, u)).FirstOrDefault());
 
     private async Task<IResult> RevokeFamilyAsync(RefreshToken token, DateTimeOffset now, CancellationToken cancellationToken)
     {

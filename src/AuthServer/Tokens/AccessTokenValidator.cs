@@ -21,7 +21,7 @@ public sealed record TokenRefusal(string? Error, string? Description, string Sch
 /// was issued to has not been logged out.
 /// </summary>
 public sealed class AccessTokenValidator(
-    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, AuthServerDbContext db, DpopProofValidator dpop,
+    SigningKeyStore keys, IssuerResolver issuers, IOptions<TokenOptions> options, SqliteLanes lanes, DpopProofValidator dpop,
     VerifiedAccessTokens verifiedTokens, TimeProvider clock)
 {
     /// <summary>
@@ -92,16 +92,9 @@ public sealed class AccessTokenValidator(
 
         // Logging a device out, or revoking the token (RFC 7009), ends it at once, not only at its expiry.
         var validated = verified.Token;
-        // The protected endpoint behind this check will use the database too: one open connection for the request.
-        await db.KeepOpenAsync(request.HttpContext.RequestAborted);
-        return await IsActive(db, validated.DeviceId, validated.Subject, validated.Jti) ? validated : null;
+        using var lane = await lanes.RentAsync(request.HttpContext.RequestAborted);
+        return GrantSql.IsAccessTokenActive(lane, validated.DeviceId, validated.Subject, validated.Jti) ? validated : null;
     }
-
-    /// <summary>The device is still signed in and this token (by <c>jti</c>) was not revoked: one indexed query.</summary>
-    private static readonly Func<AuthServerDbContext, string, string, string, Task<bool>> IsActive =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string deviceId, string subject, string jti) =>
-            db.LinkedDevices.Any(d => d.Id == deviceId && d.UserId == subject && d.RevokedAt == null
-                && !db.RevokedAccessTokens.Any(r => r.Jti == jti)));
 
     /// <summary>Signature against the published keys, <c>typ</c>, issuer, audience, and the claims we need.</summary>
     private async Task<VerifiedAccessTokens.Entry?> VerifyAsync(string issuer, string token, IReadOnlyList<SecurityKey> validationKeys)

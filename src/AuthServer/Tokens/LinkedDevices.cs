@@ -10,7 +10,16 @@ public static class LinkedDevices
     public const int MaxNameLength = 100;
     private const int MaxUserAgentLength = 512;
 
+    /// <summary>A new linked device, added to <paramref name="db"/>'s unit of work.</summary>
     public static LinkedDevice Create(AuthServerDbContext db, HttpContext context, string userId, Client client, string? name, DateTimeOffset now)
+    {
+        var device = New(context, userId, client, name, now);
+        db.LinkedDevices.Add(device);
+        return device;
+    }
+
+    /// <summary>A new linked device for the caller to store.</summary>
+    public static LinkedDevice New(HttpContext context, string userId, Client client, string? name, DateTimeOffset now)
     {
         var device = new LinkedDevice
         {
@@ -21,7 +30,6 @@ public static class LinkedDevices
             CreatedAt = now,
         };
         Touch(device, context, now);
-        db.LinkedDevices.Add(device);
         return device;
     }
 
@@ -30,19 +38,6 @@ public static class LinkedDevices
         device.LastUsedAt = now;
         device.LastIp = context.Connection.RemoteIpAddress?.ToString();
         device.UserAgent = Truncate(context.Request.Headers.UserAgent.ToString());
-    }
-
-    /// <summary>
-    /// Records a use of a signed-in device in one statement: false when it has been logged out meanwhile.
-    /// </summary>
-    public static async Task<bool> TouchAsync(AuthServerDbContext db, string deviceId, HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var at = now.ToUnixTimeMilliseconds();
-        var ip = context.Connection.RemoteIpAddress?.ToString();
-        var userAgent = Truncate(context.Request.Headers.UserAgent.ToString());
-        return await db.Database.ExecuteSqlAsync(
-            $"UPDATE \"LinkedDevices\" SET \"LastUsedAt\" = {at}, \"LastIp\" = {ip}, \"UserAgent\" = {userAgent} WHERE \"Id\" = {deviceId} AND \"RevokedAt\" IS NULL",
-            cancellationToken) == 1;
     }
 
     /// <summary>

@@ -33,9 +33,10 @@ public sealed record TokenResponse(
 /// <summary>
 /// Issues the tokens of a grant: a JWT access token (RFC 9068), an ID token when <c>openid</c> was granted, and an
 /// opaque refresh token when <c>offline_access</c> was granted. Every token carries the linked device's id.
-/// The refresh token is added to the caller's unit of work; the caller saves and commits.
+/// The refresh token's row is handed to the caller (<see cref="IssuedRefreshToken"/>), which stores it in the same
+/// transaction as the rest of the grant.
 /// </summary>
-public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IOptions<TokenOptions> options, IssuerResolver issuers, TimeProvider clock)
+public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> options, IssuerResolver issuers, TimeProvider clock)
 {
     public const string DeviceIdClaim = "device_id";
 
@@ -93,6 +94,7 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
         }
 
         string? refreshToken = null;
+        IssuedRefreshToken = null;
         var refreshScopes = grant.RefreshTokenScopes ?? grant.Scopes;
         if (refreshScopes.Contains(ScopeCatalog.OfflineAccess))
         {
@@ -100,10 +102,9 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
             // Absolute end of the family and idle expiry per client (RFC 9700 §4.14.2).
             var familyExpiresAt = grant.FamilyExpiresAt ?? now.AddSeconds(grant.Client.RefreshTokenAbsoluteLifetimeSeconds);
             var idleExpiresAt = now.AddSeconds(grant.Client.RefreshTokenIdleLifetimeSeconds);
-            IssuedRefreshTokenId = Guid.CreateVersion7(now).ToString("N");
-            db.RefreshTokens.Add(new RefreshToken
+            IssuedRefreshToken = new RefreshToken
             {
-                Id = IssuedRefreshTokenId,
+                Id = Guid.CreateVersion7(now).ToString("N"),
                 TokenHash = OpaqueSecret.Hash(refreshToken),
                 FamilyId = grant.RefreshFamilyId ?? Guid.CreateVersion7(now).ToString("N"),
                 ClientId = grant.Client.ClientId,
@@ -117,12 +118,12 @@ public sealed class TokenIssuer(AuthServerDbContext db, SigningKeyStore keys, IO
                 // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client's is
                 // already bound to the client's authentication.
                 Jkt = grant.Client.Type == ClientType.Public ? grant.Jkt : null,
-            });
+            };
         }
 
         return new TokenResponse(accessToken, grant.Jkt is null ? "Bearer" : "DPoP", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken);
     }
 
-    /// <summary>The id of the refresh token the last <see cref="Issue"/> added, if any.</summary>
-    public string? IssuedRefreshTokenId { get; private set; }
+    /// <summary>The refresh token row of the last <see cref="Issue"/>, if it issued one: the caller stores it.</summary>
+    public RefreshToken? IssuedRefreshToken { get; private set; }
 }
