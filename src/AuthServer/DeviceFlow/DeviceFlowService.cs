@@ -27,9 +27,15 @@ public enum ScanOutcome
 /// callers resolve to exactly one winner, and then refreshes the node's cache with the row the UPDATE returned.
 /// </summary>
 public sealed class DeviceFlowService(
-    AuthServerDbContext db, DeviceAuthorizationSql sql, LiveRequestCache cache, ClientStore clients, TimeProvider clock,
+    IServiceProvider services, DeviceAuthorizationSql sql, LiveRequestCache cache, ClientStore clients, TimeProvider clock,
     ILogger<DeviceFlowService> logger)
 {
+    /// <summary>
+    /// EF, for the rare paths only. Resolved on first use, so the common ones (and a push stream that stays open for
+    /// minutes) do not hold a pooled context for their whole request.
+    /// </summary>
+    private AuthServerDbContext Db => services.GetRequiredService<AuthServerDbContext>();
+
     private const int UserCodeAttempts = 5;
     private const int SqliteConstraint = 19;
 
@@ -160,7 +166,7 @@ public sealed class DeviceFlowService(
     private async Task<(DecisionOutcome Outcome, DeviceAuthorizationState? State)> RefusalAsync(
         string id, string userId, TicketProof? ticket, string? ticketHash, CancellationToken cancellationToken)
     {
-        var entity = await db.DeviceAuthorizations.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
+        var entity = await Db.DeviceAuthorizations.AsNoTracking().FirstOrDefaultAsync(d => d.Id == id, cancellationToken);
         if (entity is null) return (DecisionOutcome.NotFound, null);
         var state = DeviceAuthorizationState.From(entity);
         cache.Update(state);
@@ -219,7 +225,7 @@ public sealed class DeviceFlowService(
     {
         var sources = DeviceAuthorizationTransitions.SourcesOf(to);
         var now = clock.GetUtcNow();
-        var query = db.DeviceAuthorizations.Where(d => d.Id == id && sources.Contains(d.Status) && d.ExpiresAt > now);
+        var query = Db.DeviceAuthorizations.Where(d => d.Id == id && sources.Contains(d.Status) && d.ExpiresAt > now);
 
         var changed = await query.ExecuteUpdateAsync(setters =>
         {

@@ -1,9 +1,9 @@
 using System.Text;
 using System.Text.Json;
-using AuthServer.Data.Entities;
+using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Identity;
+using AuthServer.Tokens;
 
 namespace AuthServer.Protocol;
 
@@ -23,7 +23,7 @@ public static class DeviceEventsEndpoint
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
 
     public static async Task<IResult> HandleAsync(
-        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, UserManager<ApplicationUser> users, TimeProvider clock)
+        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, SqliteLanes lanes, TimeProvider clock)
     {
         var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
@@ -53,7 +53,7 @@ public static class DeviceEventsEndpoint
             && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
             await flow.ReloadAsync(live.State.Id, context.RequestAborted);
 
-        return new EventStream(live, users, clock);
+        return new EventStream(live, lanes, clock);
     }
 
     /// <summary>The event for a snapshot: its name, its id and whether the stream ends with it.</summary>
@@ -78,9 +78,10 @@ public static class DeviceEventsEndpoint
 
     /// <summary>
     /// Written by hand rather than with <c>TypedResults.ServerSentEvents</c>, which cannot send the comment lines
-    /// the keep-alive ping needs.
+    /// the keep-alive ping needs. Ten thousand of these stay open at once, so a stream holds no scoped service (no EF
+    /// context, no user manager): the account is read once on a lane when it is first shown.
     /// </summary>
-    private sealed class EventStream(LiveRequest live, UserManager<ApplicationUser> users, TimeProvider clock) : IResult
+    private sealed class EventStream(LiveRequest live, SqliteLanes lanes, TimeProvider clock) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
@@ -104,7 +105,10 @@ public static class DeviceEventsEndpoint
                     if (id != lastSent)
                     {
                         if (state.SubjectId is { } subject && account is null && name is "scanned" or "approved")
-                            account = MaskAccount((await users.FindByIdAsync(subject))?.Email ?? "");
+                        {
+                            using var lane = await lanes.RentAsync(cancellationToken);
+                            account = MaskAccount(GrantSql.FindUser(lane, subject)?.Email ?? "");
+                        }
                         await WriteEventAsync(response, name, id, name is "scanned" or "approved" ? account : null,
                             name == "scanned" ? state.MatchNumber : null, cancellationToken);
                         lastSent = id;
