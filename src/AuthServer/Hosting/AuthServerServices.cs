@@ -57,7 +57,7 @@ public static class AuthServerServices
         services.AddSingleton<SigningKeyStore>();
         services.AddSingleton<DpopProofValidator>();
         services.AddScoped<ClientSeeder>();
-        services.AddScoped<DeviceAuthorizationSql>();
+        services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<AccessTokenValidator>();
