@@ -202,6 +202,7 @@ public sealed class DeviceFlowService(
     public void Publish(DeviceAuthorizationState state)
     {
         cache.Update(state);
+        if (state.Status == DeviceAuthorizationStatus.Redeemed) cache.Forget(state.Id);
         logger.LogInformation("Login request {Id} is now {Status}", state.Id, state.Status);
     }
 

@@ -16,7 +16,7 @@ public sealed class LiveRequestCache
 
     public LiveRequest Add(string deviceCodeHash, DeviceAuthorizationState state)
     {
-        var live = _byDeviceCodeHash.GetOrAdd(deviceCodeHash, static (_, s) => new LiveRequest(s), state);
+        var live = _byDeviceCodeHash.GetOrAdd(deviceCodeHash, static (hash, s) => new LiveRequest(s) { DeviceCodeHash = hash }, state);
         _byId[state.Id] = live;
         return live;
     }
@@ -25,6 +25,19 @@ public sealed class LiveRequestCache
     public void Update(DeviceAuthorizationState state)
     {
         if (_byId.TryGetValue(state.Id, out var live)) live.Publish(state);
+    }
+
+    /// <summary>How many requests this node holds.</summary>
+    public int Count => _byId.Count;
+
+    /// <summary>
+    /// Forgets a request at once. For redeemed ones: nothing more is polled for them (a replayed device code misses
+    /// and reads its row once), and at a thousand logins a second keeping them until they expire would hold hundreds
+    /// of thousands of finished requests in memory. Streams already open keep their own reference.
+    /// </summary>
+    public void Forget(string id)
+    {
+        if (_byId.TryRemove(id, out var live)) _byDeviceCodeHash.TryRemove(live.DeviceCodeHash, out _);
     }
 
     /// <summary>Forgets requests that ended a while ago; a late poll then reads the database once.</summary>
@@ -55,6 +68,9 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     public const int SlowDownIncrementSeconds = 5;
 
     private const int MaxIntervalSeconds = 3600;
+
+    /// <summary>The key it is cached under.</summary>
+    public string DeviceCodeHash { get; init; } = "";
 
     private readonly Lock _gate = new();
     private DeviceAuthorizationState _state = state;

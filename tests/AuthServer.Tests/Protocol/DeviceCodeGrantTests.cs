@@ -1,5 +1,6 @@
 using System.Net;
 using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
@@ -105,6 +106,26 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
         var again = await _device.PollAsync(deviceCode);
         again.Status.ShouldBe(HttpStatusCode.BadRequest);
         again.Error.ShouldBe("invalid_grant");
+    }
+
+    [Fact]
+    public async Task A_redeemed_request_leaves_memory_at_once_and_a_replay_still_gets_invalid_grant()
+    {
+        using var isolated = new AuthServerFactory();
+        var device = isolated.CreateClient();
+        var cache = isolated.Services.GetRequiredService<LiveRequestCache>();
+        var started = await device.StartAsync();
+        cache.Count.ShouldBe(1);
+        await isolated.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
+
+        (await device.PollAsync(started.Get("device_code"))).Status.ShouldBe(HttpStatusCode.OK);
+        cache.Count.ShouldBe(0);
+
+        // The replay misses memory, reads the row once, and is refused as before.
+        var replay = await device.PollAsync(started.Get("device_code"));
+        replay.Status.ShouldBe(HttpStatusCode.BadRequest);
+        replay.Error.ShouldBe("invalid_grant");
+        replay.Json.GetProperty("error_description").GetString().ShouldBe("The device code has already been used.");
     }
 
     [Fact]
