@@ -58,12 +58,15 @@ public sealed class Scenarios(ServerProcess server, string phoneToken)
     public async Task<List<Measure>> FullFlowsAsync(int workers, TimeSpan duration, TimeSpan warmup)
     {
         if (warmup > TimeSpan.Zero) await RunFlowsAsync(workers, warmup);
+        var cpuBefore = server.CpuTime();
         var (latencies, elapsed) = await RunFlowsAsync(workers, duration);
+        var cpu = server.CpuTime() - cpuBefore;
         return
         [
             new("full device flows", latencies.Count / elapsed.TotalSeconds, "flows/s", $"{workers} concurrent flows for {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s of warm-up"),
             new("full flow p50 latency", Stats.Percentile(latencies, 50), "ms"),
             new("full flow p99 latency", Stats.Percentile(latencies, 99), "ms"),
+            new("server CPU per full flow", cpu.TotalMilliseconds / latencies.Count, "ms", "4 requests; user + system time of the server process"),
         ];
     }
 
@@ -94,11 +97,14 @@ public sealed class Scenarios(ServerProcess server, string phoneToken)
         var tokens = new List<string>();
         for (var i = 0; i < workers; i++) tokens.Add(await SignInAsync());
         if (warmup > TimeSpan.Zero) (_, _, tokens) = await RunRefreshesAsync(tokens, warmup);
+        var cpuBefore = server.CpuTime();
         var (latencies, elapsed, _) = await RunRefreshesAsync(tokens, duration);
+        var cpu = server.CpuTime() - cpuBefore;
         return
         [
             new("refresh grants", latencies.Count / elapsed.TotalSeconds, "grants/s", $"{workers} concurrent chains for {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s of warm-up"),
             new("refresh p99 latency", Stats.Percentile(latencies, 99), "ms"),
+            new("server CPU per refresh grant", cpu.TotalMilliseconds / latencies.Count, "ms", "user + system time of the server process"),
         ];
     }
 
