@@ -10,9 +10,10 @@ namespace AuthServer.Data;
 /// more than running the statements.
 /// </summary>
 /// <remarks>
-/// A lane is rented for one operation and handed back at once; never rent a second while holding one. Writes on a
-/// lane take the <see cref="SqliteWriteGate"/> like every other writer. A lane whose connection failed is dropped and
-/// replaced on demand.
+/// A lane is rented for one operation and handed back at once; never rent a second while holding one, and never hold
+/// one while signing or waiting on anything but the database. A writer takes the <see cref="SqliteWriteGate"/> first,
+/// then the lane, so no lane sits idle behind the gate. A lane whose connection failed is dropped and replaced on
+/// demand.
 /// </remarks>
 public sealed class SqliteLanes(string connectionString, int size) : IDisposable
 {

@@ -233,18 +233,16 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     }
 
     /// <summary>
-    /// For a hand-written statement on a context's connection, which EF's interceptors do not see: waits for the
-    /// gate unless the connection already holds it (inside a transaction). Dispose the lease when the statement is done.
+    /// For hand-written statements on a lane, which EF's interceptors do not see: waits for the gate, and holds it until
+    /// the lease is disposed. Take the gate before renting the lane, so a writer waiting here holds no connection.
     /// </summary>
-    public async ValueTask<Lease> EnterStatementAsync(DbConnection connection, CancellationToken cancellationToken)
+    public async ValueTask<Lease> EnterAsync(CancellationToken cancellationToken)
     {
-        var holding = _holdings.GetOrCreateValue(connection);
-        if (holding.Held) return default;
-        await EnterAsync(connection, forTransaction: false, cancellationToken);
+        var holding = new Holding { Held = await _gate.WaitAsync(MaxWait, cancellationToken) };
         return new Lease(this, holding);
     }
 
-    /// <summary>A hand-written statement's hold on the gate.</summary>
+    /// <summary>A hand-written writer's hold on the gate.</summary>
     public readonly struct Lease : IDisposable
     {
         private readonly SqliteWriteGate? _gate;

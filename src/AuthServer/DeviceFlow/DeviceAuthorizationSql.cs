@@ -177,8 +177,8 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     /// <summary>One writing statement on a lane, inside the write gate, until it is done (reader included).</summary>
     private async Task<T> WriteAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteCommand, T> run, CancellationToken cancellationToken)
     {
+        using var turn = await gate.EnterAsync(cancellationToken);
         using var lane = await lanes.RentAsync(cancellationToken);
-        using var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken);
         var command = lane.Command(sql);
         bind(command.Parameters);
         return run(command);

@@ -99,9 +99,11 @@ public static class AuthServerServices
         // Pooled: contexts are reset and reused instead of built per request.
         // One write gate per process: SQLite has one writer, so writers queue here instead of sleeping in busy retries.
         builder.Services.AddSingleton<SqliteWriteGate>();
-        // The hot paths' own connections, statements prepared once (SqliteLanes). SQLite calls block their thread, so
-        // a few more than the cores keep the machine busy without crowding the single writer.
-        builder.Services.AddSingleton(new SqliteLanes(connectionString, size: Math.Max(4, 2 * Environment.ProcessorCount)));
+        // The hot paths' own connections, statements prepared once (SqliteLanes). One per core: SQLite runs one writer
+        // at a time anyway, and each extra connection drops its page cache whenever another one commits.
+        var lanes = builder.Configuration.GetValue<int?>("Storage:SqliteLanes") ?? Math.Max(2, Environment.ProcessorCount);
+        if (lanes < 1) throw new InvalidOperationException("Storage:SqliteLanes must be at least 1.");
+        builder.Services.AddSingleton(new SqliteLanes(connectionString, size: lanes));
         builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
             .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>()));
         builder.Services.AddScoped<SchemaMigrator>();

@@ -71,22 +71,30 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
         var flow = services.GetRequiredService<DeviceFlowService>();
         var issuer = services.GetRequiredService<TokenIssuer>();
         var gate = services.GetRequiredService<SqliteWriteGate>();
+        var lanes = services.GetRequiredService<SqliteLanes>();
         var now = clock.GetUtcNow();
 
-        DeviceAuthorizationState? redeemed;
-        TokenResponse? response = null;
-        using (var lane = await services.GetRequiredService<SqliteLanes>().RentAsync(cancellationToken))
-        {
-            // The account may have been deleted or locked between approval and this poll.
-            var user = state.SubjectId is null ? null : GrantSql.FindUser(lane, state.SubjectId);
-            if (user is null || Accounts.IsLockedOut(user, now))
-                return OAuthError.InvalidGrant("The account that approved this request is not available.");
+        // The account may have been deleted or locked between approval and this poll. A lane is held only while
+        // statements run, never while signing.
+        ApplicationUser? user;
+        using (var reading = await lanes.RentAsync(cancellationToken))
+            user = state.SubjectId is null ? null : GrantSql.FindUser(reading, state.SubjectId);
+        if (user is null || Accounts.IsLockedOut(user, now))
+            return OAuthError.InvalidGrant("The account that approved this request is not available.");
 
-            // One transaction: the linked device, the move to Redeemed and the refresh token exist together or not at
-            // all. The conditional UPDATE decides: of any number of concurrent polls exactly one moves the request to
-            // Redeemed; the others roll back and are told the code is used.
-            var device = LinkedDevices.New(context, user.Id, client, state.DeviceName, now);
-            using var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken);
+        // The tokens are signed before the transaction, so the single writer is held only for the statements; a poll
+        // that loses the race below throws its tokens away unsent.
+        var device = LinkedDevices.New(context, user.Id, client, state.DeviceName, now);
+        var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
+        var refresh = issuer.IssuedRefreshToken;
+
+        // One transaction: the linked device, the move to Redeemed and the refresh token exist together or not at all.
+        // The conditional UPDATE decides: of any number of concurrent polls exactly one moves the request to
+        // Redeemed; the others roll back and are told the code is used.
+        DeviceAuthorizationState? redeemed;
+        using (await gate.EnterAsync(cancellationToken))
+        using (var lane = await lanes.RentAsync(cancellationToken))
+        {
             lane.Begin();
             GrantSql.InsertLinkedDevice(lane, device);
             redeemed = DeviceAuthorizationSql.Redeem(lane, state.Id, device.Id, now);
@@ -96,8 +104,7 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
             }
             else
             {
-                response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
-                if (issuer.IssuedRefreshToken is { } refresh) GrantSql.InsertRefreshToken(lane, refresh);
+                if (refresh is not null) GrantSql.InsertRefreshToken(lane, refresh);
                 lane.Commit();
             }
         }
@@ -108,6 +115,6 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
             return (fresh is null ? null : Finished(fresh, clock.GetUtcNow())) ?? Redeemed;
         }
         flow.Publish(redeemed);
-        return ProtocolResponse.Json(response!);
+        return ProtocolResponse.Json(response);
     }
 }

@@ -31,9 +31,11 @@ public sealed class RefreshTokenGrant(
         if (presented is null)
             return OAuthError.InvalidRequest("refresh_token is required.");
 
-        using var lane = await lanes.RentAsync(cancellationToken);
-        // The token, its device and its account in one read: this runs on every refresh.
-        var found = GrantSql.FindRefreshToken(lane, OpaqueSecret.Hash(presented));
+        // The token, its device and its account in one read: this runs on every refresh. A lane is held only while
+        // statements run, never while signing.
+        GrantSql.Presented? found;
+        using (var reading = await lanes.RentAsync(cancellationToken))
+            found = GrantSql.FindRefreshToken(reading, OpaqueSecret.Hash(presented));
         var token = found?.Token;
         var now = clock.GetUtcNow();
         // §6 / §10.4: the token must be bound to the client presenting it, not revoked, and within its family's life.
@@ -72,7 +74,8 @@ public sealed class RefreshTokenGrant(
             Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
         var successor = issuer.IssuedRefreshToken!;
 
-        using (var lease = await gate.EnterStatementAsync(lane.Connection, cancellationToken))
+        using (await gate.EnterAsync(cancellationToken))
+        using (var lane = await lanes.RentAsync(cancellationToken))
         {
             lane.Begin();
             // One conditional UPDATE decides between concurrent uses. A first use consumes the token and names its

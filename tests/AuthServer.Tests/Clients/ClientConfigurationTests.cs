@@ -43,6 +43,14 @@ public sealed class ClientConfigurationTests
     }
 
     [Fact]
+    public void Zero_SQLite_lanes_stop_start_up()
+    {
+        var failure = StartupFailure(new() { ["Storage:SqliteLanes"] = "0" });
+
+        failure.ToString().ShouldContain("Storage:SqliteLanes must be at least 1");
+    }
+
+    [Fact]
     public void An_unsupported_ID_token_algorithm_for_a_client_stops_start_up_naming_it()
     {
         var failure = StartupFailure(new() { ["Clients:demo-tv:IdTokenSignedResponseAlg"] = "none" });
