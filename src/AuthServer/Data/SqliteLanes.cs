@@ -70,8 +70,8 @@ public sealed class Lane : IDisposable
         connection.Open();
         using (var pragmas = connection.CreateCommand())
         {
-            // As on EF's connections: foreign keys enforced, and the sync policy of SqlitePragmas.
-            pragmas.CommandText = "PRAGMA foreign_keys=1; PRAGMA synchronous=NORMAL;";
+            // As on EF's connections: foreign keys enforced (EF turns them on itself), and SqlitePragmas.
+            pragmas.CommandText = "PRAGMA foreign_keys=1; " + SqlitePragmas.Statements;
             pragmas.ExecuteNonQuery();
         }
         return new Lane(owner, connection);
@@ -131,14 +131,18 @@ public sealed class Lane : IDisposable
     }
 }
 
-/// <summary>Reading and binding the column types as the EF model maps them.</summary>
+/// <summary>Reading and binding values as the EF model stores them (see <see cref="AuthServerDbContext"/>).</summary>
 public static class LaneValues
 {
-    public static object Db(string? value) => (object?)value ?? DBNull.Value;
-    public static object Db(int? value) => (object?)value ?? DBNull.Value;
-
-    /// <summary>Times are Unix milliseconds (see <see cref="AuthServerDbContext"/>).</summary>
-    public static object Db(DateTimeOffset? value) => value is { } at ? at.ToUnixTimeMilliseconds() : DBNull.Value;
+    /// <summary>Binds a parameter: null as NULL, times as Unix milliseconds, enums by name, anything else as it is.</summary>
+    public static void Bind(this SqliteParameterCollection parameters, string name, object? value) =>
+        parameters.AddWithValue(name, value switch
+        {
+            null => DBNull.Value,
+            DateTimeOffset at => at.ToUnixTimeMilliseconds(),
+            Enum member => member.ToString(),
+            _ => value,
+        });
 
     public static string? StringOrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

@@ -16,6 +16,9 @@ namespace AuthServer.Data;
 /// </remarks>
 public sealed class SqlitePragmas : DbConnectionInterceptor
 {
+    /// <summary>What every connection to the file runs once (the lanes too).</summary>
+    public const string Statements = "PRAGMA synchronous=NORMAL;";
+
     private readonly ConditionalWeakTable<object, object> _applied = new();
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
@@ -31,7 +34,7 @@ public sealed class SqlitePragmas : DbConnectionInterceptor
         object key = (connection as SqliteConnection)?.Handle is { } handle ? handle : connection;
         if (_applied.TryGetValue(key, out _)) return;
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA synchronous=NORMAL;";
+        command.CommandText = Statements;
         command.ExecuteNonQuery();
         _applied.AddOrUpdate(key, key);
     }

@@ -32,19 +32,19 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
             "VALUES ($id, $hash, $code, $client, $scope, $name, $ip, $agent, $created, $expires, $interval, $status, 0, $jkt)";
         await WriteAsync(sql, parameters =>
         {
-            parameters.AddWithValue("$id", entity.Id);
-            parameters.AddWithValue("$hash", entity.DeviceCodeHash);
-            parameters.AddWithValue("$code", entity.UserCode);
-            parameters.AddWithValue("$client", entity.ClientId);
-            parameters.AddWithValue("$scope", entity.Scope);
-            parameters.AddWithValue("$name", (object?)entity.DeviceName ?? DBNull.Value);
-            parameters.AddWithValue("$ip", (object?)entity.RequesterIp ?? DBNull.Value);
-            parameters.AddWithValue("$agent", (object?)entity.RequesterUserAgent ?? DBNull.Value);
-            parameters.AddWithValue("$created", entity.CreatedAt.ToUnixTimeMilliseconds());
-            parameters.AddWithValue("$expires", entity.ExpiresAt.ToUnixTimeMilliseconds());
-            parameters.AddWithValue("$interval", entity.IntervalSeconds);
-            parameters.AddWithValue("$status", entity.Status.ToString());
-            parameters.AddWithValue("$jkt", (object?)entity.DpopJkt ?? DBNull.Value);
+            parameters.Bind("$id", entity.Id);
+            parameters.Bind("$hash", entity.DeviceCodeHash);
+            parameters.Bind("$code", entity.UserCode);
+            parameters.Bind("$client", entity.ClientId);
+            parameters.Bind("$scope", entity.Scope);
+            parameters.Bind("$name", entity.DeviceName);
+            parameters.Bind("$ip", entity.RequesterIp);
+            parameters.Bind("$agent", entity.RequesterUserAgent);
+            parameters.Bind("$created", entity.CreatedAt);
+            parameters.Bind("$expires", entity.ExpiresAt);
+            parameters.Bind("$interval", entity.IntervalSeconds);
+            parameters.Bind("$status", entity.Status);
+            parameters.Bind("$jkt", entity.DpopJkt);
         }, command => command.ExecuteNonQuery(), cancellationToken);
     }
 
@@ -68,15 +68,15 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         var sql = ticket is null ? ClaimSql : ClaimWithTicketSql;
         return await WriteAsync(sql, parameters =>
         {
-            parameters.AddWithValue("$id", id);
-            parameters.AddWithValue("$user", userId);
-            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            parameters.AddWithValue("$match", (object?)matchNumber ?? DBNull.Value);
+            parameters.Bind("$id", id);
+            parameters.Bind("$user", userId);
+            parameters.Bind("$now", now);
+            parameters.Bind("$match", matchNumber);
             if (ticket is not null)
             {
-                parameters.AddWithValue("$ticket", ticket.Hash);
-                parameters.AddWithValue("$ticketExpires", ticket.ExpiresAt.ToUnixTimeMilliseconds());
-                parameters.AddWithValue("$phone", ticket.PhoneDeviceId);
+                parameters.Bind("$ticket", ticket.Hash);
+                parameters.Bind("$ticketExpires", ticket.ExpiresAt);
+                parameters.Bind("$phone", ticket.PhoneDeviceId);
             }
         }, cancellationToken);
     }
@@ -96,15 +96,15 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         var sql = ticketHash is null ? DecideSql : DecideWithTicketSql;
         return await WriteAsync(sql, parameters =>
         {
-            parameters.AddWithValue("$id", id);
-            parameters.AddWithValue("$user", userId);
-            parameters.AddWithValue("$approve", approve);
-            parameters.AddWithValue("$number", (object?)number ?? DBNull.Value);
-            parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            parameters.Bind("$id", id);
+            parameters.Bind("$user", userId);
+            parameters.Bind("$approve", approve);
+            parameters.Bind("$number", number);
+            parameters.Bind("$now", now);
             if (ticketHash is not null)
             {
-                parameters.AddWithValue("$ticket", ticketHash);
-                parameters.AddWithValue("$phone", (object?)phoneDeviceId ?? DBNull.Value);
+                parameters.Bind("$ticket", ticketHash);
+                parameters.Bind("$phone", phoneDeviceId);
             }
         }, cancellationToken);
     }
@@ -115,9 +115,9 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     public static DeviceAuthorizationState? Redeem(Lane lane, string id, string linkedDeviceId, DateTimeOffset now)
     {
         var command = lane.Command(RedeemSql);
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$device", linkedDeviceId);
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+        command.Parameters.Bind("$id", id);
+        command.Parameters.Bind("$device", linkedDeviceId);
+        command.Parameters.Bind("$now", now);
         return ReadState(command);
     }
 
@@ -167,7 +167,7 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     {
         using var lane = await lanes.RentAsync(cancellationToken);
         var command = lane.Command(sql);
-        command.Parameters.AddWithValue("$value", value);
+        command.Parameters.Bind("$value", value);
         return ReadState(command);
     }
 

@@ -66,8 +66,8 @@ public sealed class AuthorizationCodeGrant(
         }
 
         var scopes = code.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var response = issuer.Issue(context.Request, new TokenGrant(user, client, scopes, device, code.AuthTime, Nonce: code.Nonce, Jkt: dpop?.Jkt));
-        if (issuer.IssuedRefreshToken is { } refresh) db.RefreshTokens.Add(refresh);
+        var (response, refresh) = issuer.Issue(context.Request, new TokenGrant(user, client, scopes, device, code.AuthTime, Nonce: code.Nonce, Jkt: dpop?.Jkt));
+        if (refresh is not null) db.RefreshTokens.Add(refresh);
         await db.SaveChangesAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return ProtocolResponse.Json(response);

@@ -85,8 +85,7 @@ public sealed class DeviceCodeGrant(LiveRequestCache cache, TimeProvider clock)
         // The tokens are signed before the transaction, so the single writer is held only for the statements; a poll
         // that loses the race below throws its tokens away unsent.
         var device = LinkedDevices.New(context, user.Id, client, state.DeviceName, now);
-        var response = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
-        var refresh = issuer.IssuedRefreshToken;
+        var (response, refresh) = issuer.Issue(context.Request, new TokenGrant(user, client, state.Scopes, device, state.DecidedAt ?? now, Jkt: dpop?.Jkt));
 
         // One transaction: the linked device, the move to Redeemed and the refresh token exist together or not at all.
         // The conditional UPDATE decides: of any number of concurrent polls exactly one moves the request to

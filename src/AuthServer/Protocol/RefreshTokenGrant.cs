@@ -69,10 +69,11 @@ public sealed class RefreshTokenGrant(
             return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
 
         // §6: the new refresh token keeps exactly the original scope, even when this access token asks for less.
-        var response = issuer.Issue(context.Request, new TokenGrant(
+        var (response, issued) = issuer.Issue(context.Request, new TokenGrant(
             user, client, scopes, device, token.AuthTime, token.FamilyId, RefreshTokenScopes: original,
             Jkt: dpop?.Jkt, FamilyExpiresAt: token.FamilyExpiresAt));
-        var successor = issuer.IssuedRefreshToken!;
+        // The original scope, which the successor keeps, held offline_access: that is how this token came to exist.
+        var successor = issued ?? throw new InvalidOperationException("A refresh token's successor was not issued.");
 
         using (await gate.EnterAsync(cancellationToken))
         using (var lane = await lanes.RentAsync(cancellationToken))

@@ -18,7 +18,7 @@ public static class GrantSql
     public static ApplicationUser? FindUser(Lane lane, string id)
     {
         var command = lane.Command($"SELECT {UserColumns} FROM \"AspNetUsers\" AS u WHERE u.\"Id\" = $id");
-        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.Bind("$id", id);
         using var reader = command.ExecuteReader();
         return reader.Read() ? ReadUser(reader, 0) : null;
     }
@@ -39,14 +39,14 @@ public static class GrantSql
         var command = lane.Command(
             "INSERT INTO \"LinkedDevices\" (\"Id\", \"UserId\", \"ClientId\", \"Name\", \"CreatedAt\", \"LastUsedAt\", \"LastIp\", \"UserAgent\", \"RevokedAt\") " +
             "VALUES ($id, $user, $client, $name, $created, $used, $ip, $agent, NULL)");
-        command.Parameters.AddWithValue("$id", device.Id);
-        command.Parameters.AddWithValue("$user", device.UserId);
-        command.Parameters.AddWithValue("$client", device.ClientId);
-        command.Parameters.AddWithValue("$name", device.Name);
-        command.Parameters.AddWithValue("$created", device.CreatedAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$used", device.LastUsedAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$ip", LaneValues.Db(device.LastIp));
-        command.Parameters.AddWithValue("$agent", LaneValues.Db(device.UserAgent));
+        command.Parameters.Bind("$id", device.Id);
+        command.Parameters.Bind("$user", device.UserId);
+        command.Parameters.Bind("$client", device.ClientId);
+        command.Parameters.Bind("$name", device.Name);
+        command.Parameters.Bind("$created", device.CreatedAt);
+        command.Parameters.Bind("$used", device.LastUsedAt);
+        command.Parameters.Bind("$ip", device.LastIp);
+        command.Parameters.Bind("$agent", device.UserAgent);
         command.ExecuteNonQuery();
     }
 
@@ -56,18 +56,18 @@ public static class GrantSql
             "INSERT INTO \"RefreshTokens\" (\"Id\", \"TokenHash\", \"FamilyId\", \"ClientId\", \"UserId\", \"LinkedDeviceId\", \"Scope\", " +
             "\"AuthTime\", \"CreatedAt\", \"ExpiresAt\", \"ConsumedAt\", \"RevokedAt\", \"FamilyExpiresAt\", \"ReplacedById\", \"Jkt\") " +
             "VALUES ($id, $hash, $family, $client, $user, $device, $scope, $auth, $created, $expires, NULL, NULL, $familyExpires, NULL, $jkt)");
-        command.Parameters.AddWithValue("$id", token.Id);
-        command.Parameters.AddWithValue("$hash", token.TokenHash);
-        command.Parameters.AddWithValue("$family", token.FamilyId);
-        command.Parameters.AddWithValue("$client", token.ClientId);
-        command.Parameters.AddWithValue("$user", token.UserId);
-        command.Parameters.AddWithValue("$device", token.LinkedDeviceId);
-        command.Parameters.AddWithValue("$scope", token.Scope);
-        command.Parameters.AddWithValue("$auth", token.AuthTime.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$created", token.CreatedAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$expires", token.ExpiresAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$familyExpires", token.FamilyExpiresAt.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$jkt", LaneValues.Db(token.Jkt));
+        command.Parameters.Bind("$id", token.Id);
+        command.Parameters.Bind("$hash", token.TokenHash);
+        command.Parameters.Bind("$family", token.FamilyId);
+        command.Parameters.Bind("$client", token.ClientId);
+        command.Parameters.Bind("$user", token.UserId);
+        command.Parameters.Bind("$device", token.LinkedDeviceId);
+        command.Parameters.Bind("$scope", token.Scope);
+        command.Parameters.Bind("$auth", token.AuthTime);
+        command.Parameters.Bind("$created", token.CreatedAt);
+        command.Parameters.Bind("$expires", token.ExpiresAt);
+        command.Parameters.Bind("$familyExpires", token.FamilyExpiresAt);
+        command.Parameters.Bind("$jkt", token.Jkt);
         command.ExecuteNonQuery();
     }
 
@@ -85,7 +85,7 @@ public static class GrantSql
             "LEFT JOIN \"LinkedDevices\" AS d ON d.\"Id\" = t.\"LinkedDeviceId\" " +
             "LEFT JOIN \"AspNetUsers\" AS u ON u.\"Id\" = t.\"UserId\" " +
             "WHERE t.\"TokenHash\" = $hash");
-        command.Parameters.AddWithValue("$hash", tokenHash);
+        command.Parameters.Bind("$hash", tokenHash);
         using var reader = command.ExecuteReader();
         if (!reader.Read()) return null;
         var token = new RefreshToken
@@ -129,9 +129,9 @@ public static class GrantSql
         var command = lane.Command(
             "UPDATE \"RefreshTokens\" SET \"ConsumedAt\" = $now, \"ReplacedById\" = $successor " +
             "WHERE \"Id\" = $id AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL");
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$successor", successorId);
-        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.Bind("$now", now);
+        command.Parameters.Bind("$successor", successorId);
+        command.Parameters.Bind("$id", id);
         return command.ExecuteNonQuery() == 1;
     }
 
@@ -143,13 +143,13 @@ public static class GrantSql
     {
         var revoke = lane.Command(
             "UPDATE \"RefreshTokens\" SET \"RevokedAt\" = $now WHERE \"Id\" = $id AND \"ConsumedAt\" IS NULL AND \"RevokedAt\" IS NULL");
-        revoke.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        revoke.Parameters.AddWithValue("$id", unusedSuccessorId);
+        revoke.Parameters.Bind("$now", now);
+        revoke.Parameters.Bind("$id", unusedSuccessorId);
         if (revoke.ExecuteNonQuery() != 1) return false;
 
         var link = lane.Command("UPDATE \"RefreshTokens\" SET \"ReplacedById\" = $successor WHERE \"Id\" = $id");
-        link.Parameters.AddWithValue("$successor", newSuccessorId);
-        link.Parameters.AddWithValue("$id", id);
+        link.Parameters.Bind("$successor", newSuccessorId);
+        link.Parameters.Bind("$id", id);
         link.ExecuteNonQuery();
         return true;
     }
@@ -159,10 +159,10 @@ public static class GrantSql
     {
         var command = lane.Command(
             "UPDATE \"LinkedDevices\" SET \"LastUsedAt\" = $now, \"LastIp\" = $ip, \"UserAgent\" = $agent WHERE \"Id\" = $id AND \"RevokedAt\" IS NULL");
-        command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$ip", LaneValues.Db(ip));
-        command.Parameters.AddWithValue("$agent", LaneValues.Db(userAgent));
-        command.Parameters.AddWithValue("$id", deviceId);
+        command.Parameters.Bind("$now", now);
+        command.Parameters.Bind("$ip", ip);
+        command.Parameters.Bind("$agent", userAgent);
+        command.Parameters.Bind("$id", deviceId);
         return command.ExecuteNonQuery() == 1;
     }
 
@@ -172,9 +172,9 @@ public static class GrantSql
         var command = lane.Command(
             "SELECT EXISTS (SELECT 1 FROM \"LinkedDevices\" WHERE \"Id\" = $device AND \"UserId\" = $subject AND \"RevokedAt\" IS NULL) " +
             "AND NOT EXISTS (SELECT 1 FROM \"RevokedAccessTokens\" WHERE \"Jti\" = $jti)");
-        command.Parameters.AddWithValue("$device", deviceId);
-        command.Parameters.AddWithValue("$subject", subject);
-        command.Parameters.AddWithValue("$jti", jti);
+        command.Parameters.Bind("$device", deviceId);
+        command.Parameters.Bind("$subject", subject);
+        command.Parameters.Bind("$jti", jti);
         return Convert.ToInt64(command.ExecuteScalar()) == 1;
     }
 }

@@ -21,6 +21,9 @@ public sealed record TokenGrant(
     string? Jkt = null,
     DateTimeOffset? FamilyExpiresAt = null);
 
+/// <summary>What a grant issued: the response for the client, and the refresh token's row (hash only) to store.</summary>
+public sealed record IssuedTokens(TokenResponse Response, RefreshToken? RefreshToken);
+
 /// <summary>The successful token response (RFC 6749 §5.1), serialized in snake_case.</summary>
 public sealed record TokenResponse(
     string AccessToken,
@@ -33,7 +36,7 @@ public sealed record TokenResponse(
 /// <summary>
 /// Issues the tokens of a grant: a JWT access token (RFC 9068), an ID token when <c>openid</c> was granted, and an
 /// opaque refresh token when <c>offline_access</c> was granted. Every token carries the linked device's id.
-/// The refresh token's row is handed to the caller (<see cref="IssuedRefreshToken"/>), which stores it in the same
+/// The refresh token's row is handed to the caller (<see cref="IssuedTokens.RefreshToken"/>), which stores it in the same
 /// transaction as the rest of the grant.
 /// </summary>
 public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> options, IssuerResolver issuers, TimeProvider clock)
@@ -43,7 +46,7 @@ public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> opt
     // Token times come from TimeProvider, not from the handler's own clock.
     private static readonly JsonWebTokenHandler Handler = new() { SetDefaultTimesOnTokenCreation = false };
 
-    public TokenResponse Issue(HttpRequest request, TokenGrant grant)
+    public IssuedTokens Issue(HttpRequest request, TokenGrant grant)
     {
         var settings = options.Value;
         var issuer = issuers.Resolve(request);
@@ -94,7 +97,7 @@ public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> opt
         }
 
         string? refreshToken = null;
-        IssuedRefreshToken = null;
+        RefreshToken? refreshRow = null;
         var refreshScopes = grant.RefreshTokenScopes ?? grant.Scopes;
         if (refreshScopes.Contains(ScopeCatalog.OfflineAccess))
         {
@@ -102,7 +105,7 @@ public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> opt
             // Absolute end of the family and idle expiry per client (RFC 9700 §4.14.2).
             var familyExpiresAt = grant.FamilyExpiresAt ?? now.AddSeconds(grant.Client.RefreshTokenAbsoluteLifetimeSeconds);
             var idleExpiresAt = now.AddSeconds(grant.Client.RefreshTokenIdleLifetimeSeconds);
-            IssuedRefreshToken = new RefreshToken
+            refreshRow = new RefreshToken
             {
                 Id = Guid.CreateVersion7(now).ToString("N"),
                 TokenHash = OpaqueSecret.Hash(refreshToken),
@@ -121,9 +124,8 @@ public sealed class TokenIssuer(SigningKeyStore keys, IOptions<TokenOptions> opt
             };
         }
 
-        return new TokenResponse(accessToken, grant.Jkt is null ? "Bearer" : "DPoP", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken);
+        return new IssuedTokens(
+            new TokenResponse(accessToken, grant.Jkt is null ? "Bearer" : "DPoP", (int)settings.AccessTokenLifetime.TotalSeconds, scope, refreshToken, idToken),
+            refreshRow);
     }
-
-    /// <summary>The refresh token row of the last <see cref="Issue"/>, if it issued one: the caller stores it.</summary>
-    public RefreshToken? IssuedRefreshToken { get; private set; }
 }
