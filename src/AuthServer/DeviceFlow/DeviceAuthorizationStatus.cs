@@ -51,6 +51,10 @@ public static class DeviceAuthorizationTransitions
         status is DeviceAuthorizationStatus.Pending or DeviceAuthorizationStatus.Scanned or DeviceAuthorizationStatus.Approved
         && now >= expiresAt;
 
+    /// <summary>Final: no transition leads anywhere from it (redeemed, denied, superseded).</summary>
+    public static bool IsFinal(DeviceAuthorizationStatus status) =>
+        !Enum.GetValues<DeviceAuthorizationStatus>().Any(to => IsAllowed(status, to));
+
     /// <summary>Live means a user can still act on it.</summary>
     public static bool IsOpen(DeviceAuthorizationStatus status) =>
         status is DeviceAuthorizationStatus.Pending or DeviceAuthorizationStatus.Scanned;

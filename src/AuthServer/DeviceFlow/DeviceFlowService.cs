@@ -88,6 +88,9 @@ public sealed class DeviceFlowService(
 
         var found = await sql.FindByDeviceCodeHashAsync(hash, cancellationToken);
         if (found is null) return null;
+        // A finished request can no longer change: answer from the row, and keep memory for requests still in play
+        // (a replayed redeemed code would otherwise come back into the cache it just left).
+        if (DeviceAuthorizationTransitions.IsFinal(found.Status)) return new LiveRequest(found) { DeviceCodeHash = hash };
 
         var added = cache.Add(hash, found);
         // A transition that committed between the read above and the Add found nothing cached to update; read once

@@ -41,9 +41,12 @@ public sealed class SigningKeyStore(
     public static readonly string[] Algorithms = [SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSha256];
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("AuthServer.SigningKeys.v1");
-    private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}", new byte[32]);
+    private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}", new byte[32], Fingerprint: "");
 
-    private sealed record Snapshot(IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson, byte[] NonceKey);
+    /// <summary>The keys as published, and which rows (id, status, activation) they were built from.</summary>
+    private sealed record Snapshot(
+        IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson, byte[] NonceKey,
+        string Fingerprint);
 
     /// <summary>
     /// A secret every node shares without storing it anywhere new: derived (HKDF) from the current ES256 private key.
@@ -159,6 +162,12 @@ public sealed class SigningKeyStore(
             .Where(k => k.Status != SigningKeyStatus.Retired || k.RetiredAt > retiredSince)
             .ToListAsync(cancellationToken);
 
+        // Every node reloads on a timer; most reloads find the same keys in the same states. Keep the snapshot then:
+        // rebuilding it decrypts every private key again, and a new key list makes every remembered token
+        // verification (VerifiedAccessTokens) start over.
+        var fingerprint = string.Join(';', published.OrderBy(k => k.Id, StringComparer.Ordinal).Select(k => $"{k.Id}:{k.Status}:{k.ActivatedAt?.ToUnixTimeMilliseconds()}"));
+        if (fingerprint == _snapshot.Fingerprint) return;
+
         // Should two nodes have created a key at the same first start, both are published and the newest signs.
         var current = published
             .Where(k => k.Status == SigningKeyStatus.Current)
@@ -180,7 +189,7 @@ public sealed class SigningKeyStore(
         var nonceKey = current.TryGetValue(SecurityAlgorithms.EcdsaSha256, out var es256)
             ? HKDF.DeriveKey(HashAlgorithmName.SHA256, ((ECDsaSecurityKey)es256.Key).ECDsa.ExportECPrivateKey(), 32, info: Encoding.UTF8.GetBytes("AuthServer DPoP nonce"))
             : RandomNumberGenerator.GetBytes(32);
-        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString(), nonceKey);
+        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString(), nonceKey, fingerprint);
     }
 
     private SigningKey Generate(string algorithm, SigningKeyStatus status, DateTimeOffset now)

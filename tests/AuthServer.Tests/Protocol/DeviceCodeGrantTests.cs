@@ -126,6 +126,7 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
         replay.Status.ShouldBe(HttpStatusCode.BadRequest);
         replay.Error.ShouldBe("invalid_grant");
         replay.Json.GetProperty("error_description").GetString().ShouldBe("The device code has already been used.");
+        cache.Count.ShouldBe(0);
     }
 
     [Fact]

@@ -173,6 +173,21 @@ public sealed class SigningKeyRotationTests
         (await RotationEventsAsync(factory)).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task A_reload_that_finds_the_same_keys_keeps_them_and_one_after_a_rotation_does_not()
+    {
+        using var factory = Start();
+        var store = StoreOf(factory);
+        var loaded = store.ValidationKeys;
+
+        await store.ReloadAsync();
+        // Same rows: the same key objects, so tokens verified against them need not be verified again.
+        store.ValidationKeys.ShouldBeSameAs(loaded);
+
+        await store.RotateAsync(force: true);
+        store.ValidationKeys.ShouldNotBeSameAs(loaded);
+    }
+
     // ---- Scheduled rotation ----
 
     [Fact]
