@@ -108,14 +108,16 @@ public sealed class RefreshTokenGrant(
         return successorUsed ? await RevokeFamilyAsync(token, now, cancellationToken) : Invalid;
     }
 
+    /// <summary>
+    /// Reuse: one of two holders is an attacker. A family is one grant, and every grant has its own linked device, so
+    /// logging that device out ends the family's refresh tokens and its access tokens too, as revocation does.
+    /// </summary>
     private async Task<IResult> RevokeFamilyAsync(RefreshToken token, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var revoked = await db.RefreshTokens
-            .Where(t => t.FamilyId == token.FamilyId && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
-        logger.LogWarning("Refresh token reuse in family {FamilyId}: revoked {Count} tokens", token.FamilyId, revoked);
+        await LinkedDevices.LogOutAsync(db, token.LinkedDeviceId, now, token.UserId, cancellationToken);
+        logger.LogWarning("Refresh token reuse in family {FamilyId}: device {DeviceId} logged out", token.FamilyId, token.LinkedDeviceId);
         await Audit.WriteAsync(db, Audit.RefreshTokenReuse, now, token.UserId, token.ClientId,
-            $"A rotated refresh token was presented again after the leeway; family {token.FamilyId} revoked ({revoked} tokens) on device {token.LinkedDeviceId}.",
+            $"A rotated refresh token was presented again after the leeway; family {token.FamilyId} revoked and device {token.LinkedDeviceId} logged out.",
             cancellationToken);
         return OAuthError.InvalidGrant("The refresh token was already used; the session has been revoked for safety.");
     }

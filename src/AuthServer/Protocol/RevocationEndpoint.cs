@@ -48,10 +48,9 @@ public static class RevocationEndpoint
         // §2.1: a client may only revoke its own tokens.
         if (found.ClientId != client.ClientId)
             return (true, OAuthError.UnauthorizedClient("This token was not issued to this client."));
-        await db.RefreshTokens.Where(t => t.FamilyId == found.FamilyId && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
-        // §2.1: the access tokens of the same grant should end too. A grant has its own linked device, so logging that
-        // device out ends them at once wherever they are checked (our endpoints, introspection).
+        // §2.1: the grant's refresh tokens and its access tokens end together. A grant has its own linked device, so
+        // logging that device out revokes them all at once wherever they are checked (our endpoints, introspection);
+        // a device already logged out had its tokens revoked then.
         await LinkedDevices.LogOutAsync(db, found.LinkedDeviceId, now, found.UserId, cancellationToken);
         return (true, null);
     }
@@ -62,18 +61,15 @@ public static class RevocationEndpoint
         if (await validator.ValidateAsync(request, token) is not { } access) return (false, null);
         if (access.ClientId != client.ClientId)
             return (true, OAuthError.UnauthorizedClient("This token was not issued to this client."));
-        var jti = access.Jwt.Id;
-        if (!await db.RevokedAccessTokens.AnyAsync(r => r.Jti == jti, cancellationToken))
+        // The validation just checked that this jti is not on the list yet.
+        db.RevokedAccessTokens.Add(new RevokedAccessToken { Jti = access.Jti, ExpiresAt = access.Jwt.ValidTo });
+        try
         {
-            db.RevokedAccessTokens.Add(new RevokedAccessToken { Jti = jti, ExpiresAt = access.Jwt.ValidTo });
-            try
-            {
-                await db.SaveChangesAsync(cancellationToken);
-            }
-            catch (DbUpdateException)
-            {
-                // Revoked concurrently: the goal is met.
-            }
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // Revoked concurrently: the goal is met.
         }
         return (true, null);
     }

@@ -42,6 +42,7 @@ public sealed class DpopProofValidator(IssuerResolver issuers, SigningKeyStore k
     private static readonly JsonWebTokenHandler Handler = new() { MapInboundClaims = false };
 
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
+    private int _seenCount;
 
     public sealed record Result(DpopProof? Proof, string? Error, bool NonceMissing = false)
     {
@@ -159,10 +160,11 @@ public sealed class DpopProofValidator(IssuerResolver issuers, SigningKeyStore k
     {
         var expiresAt = now + options.Value.ProofLifetime * 2;
         if (!_seen.TryAdd(key, expiresAt)) return false;
-        if (_seen.Count > options.Value.ReplayCacheSize)
+        // A counter, not _seen.Count, which takes every lock of the dictionary: this runs on every proof.
+        if (Interlocked.Increment(ref _seenCount) > options.Value.ReplayCacheSize)
         {
             foreach (var (seenKey, until) in _seen)
-                if (until < now) _seen.TryRemove(seenKey, out _);
+                if (until < now && _seen.TryRemove(seenKey, out _)) Interlocked.Decrement(ref _seenCount);
         }
         return true;
     }

@@ -40,6 +40,10 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
         reuse.Error.ShouldBe("invalid_grant");
         // The legitimate holder's current token dies with the family: one of the two holders is an attacker.
         (await _device.RefreshAsync(second.Get("refresh_token"))).Error.ShouldBe("invalid_grant");
+        // So do the grant's access tokens: its device is logged out.
+        var userinfo = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
+        userinfo.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", second.Get("access_token"));
+        (await Infrastructure.Protocol.ReadAsync(await _device.SendAsync(userinfo))).Status.ShouldBe(HttpStatusCode.Unauthorized);
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
