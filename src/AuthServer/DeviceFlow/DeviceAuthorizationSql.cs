@@ -133,7 +133,7 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         $"\"ScannedAt\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"ScannedAt\" ELSE $now END, " +
         $"\"MatchNumber\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"MatchNumber\" ELSE $match END, " +
         $"\"Status\" = '{Scanned}', \"SubjectId\" = $user" +
-        (withTicket ? ", \"ConfirmTicketHash\" = $ticket, \"ConfirmTicketExpiresAt\" = MIN($ticketExpires, \"ExpiresAt\"), \"ConfirmTicketDeviceId\" = $phone" : "") +
+        (withTicket ? ", \"ConfirmTicketHash\" = $ticket, \"ConfirmTicketExpiresAt\" = $ticketExpires, \"ConfirmTicketDeviceId\" = $phone" : "") +
         " WHERE \"Id\" = $id AND \"ExpiresAt\" > $now" +
         $" AND (\"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Scanned)}) OR (\"Status\" = '{Scanned}' AND \"SubjectId\" = $user))" +
         $" RETURNING {StateColumns}";

@@ -122,15 +122,16 @@ public sealed class DeviceFlowService(
         if (phoneDeviceId is not null)
         {
             ticket = OpaqueSecret.New();
-            stored = new DeviceAuthorizationSql.Ticket(OpaqueSecret.Hash(ticket), now + ConfirmTicketLifetime, phoneDeviceId);
+            // The ticket ends with its scan's two minutes, or with the request, whichever comes first.
+            var expiresAt = now + ConfirmTicketLifetime < request.ExpiresAt ? now + ConfirmTicketLifetime : request.ExpiresAt;
+            stored = new DeviceAuthorizationSql.Ticket(OpaqueSecret.Hash(ticket), expiresAt, phoneDeviceId);
         }
 
         var claimed = await sql.ClaimAsync(request.Id, userId, matchNumber, stored, now, cancellationToken);
         if (claimed is not null)
         {
             Publish(claimed);
-            var ticketExpiresAt = stored is null ? (DateTimeOffset?)null : Min(stored.ExpiresAt, claimed.ExpiresAt);
-            return new ScanResult(ScanOutcome.Claimed, claimed, ticket, ticketExpiresAt);
+            return new ScanResult(ScanOutcome.Claimed, claimed, ticket, stored?.ExpiresAt);
         }
 
         // Nothing moved: the stored row tells whether another account holds the claim or the request is closed.
@@ -138,8 +139,6 @@ public sealed class DeviceFlowService(
         if (state is null || !state.IsOpen(clock.GetUtcNow())) return new ScanResult(ScanOutcome.NotOpen, state);
         return new ScanResult(state.SubjectId == userId ? ScanOutcome.Claimed : ScanOutcome.ClaimedByAnotherAccount, state);
     }
-
-    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
 
     /// <summary>How long the phone has between scan and decision.</summary>
     public static readonly TimeSpan ConfirmTicketLifetime = TimeSpan.FromMinutes(2);
@@ -181,7 +180,7 @@ public sealed class DeviceFlowService(
         if (ticket is not null)
         {
             var matches = entity.ConfirmTicketHash is { } stored
-                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(stored), Encoding.ASCII.GetBytes(ticketHash!))
+                && OpaqueSecret.FixedTimeEquals(stored, ticketHash!)
                 && entity.ConfirmTicketDeviceId == ticket.PhoneDeviceId;
             if (!matches) return (DecisionOutcome.WrongTicket, state);
         }

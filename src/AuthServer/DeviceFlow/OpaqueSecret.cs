@@ -21,4 +21,8 @@ public static class OpaqueSecret
         SHA256.HashData(bytes[..length], hash);
         return Base64UrlEncoder.Encode(hash.ToArray());
     }
+
+    /// <summary>Compares two ASCII strings (hashes, nonces, challenges) in time that does not depend on where they differ.</summary>
+    public static bool FixedTimeEquals(string a, string b) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 }

@@ -155,8 +155,7 @@ public static partial class Pkce
         if (!IsWellFormed(verifier)) return false;
         var computed = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(
             System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(verifier)));
-        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.ASCII.GetBytes(computed), System.Text.Encoding.ASCII.GetBytes(challenge));
+        return DeviceFlow.OpaqueSecret.FixedTimeEquals(computed, challenge);
     }
 
     [GeneratedRegex("^[A-Za-z0-9\\-._~]{43,128}$")]

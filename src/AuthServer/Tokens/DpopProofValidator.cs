@@ -140,14 +140,12 @@ public sealed class DpopProofValidator(IssuerResolver issuers, SigningKeyStore k
     private bool IsValidNonce(string nonce, DateTimeOffset now)
     {
         var window = now.ToUnixTimeSeconds() / (long)NonceWindow.TotalSeconds;
-        return FixedEquals(nonce, NonceFor(window)) || FixedEquals(nonce, NonceFor(window - 1));
+        return DeviceFlow.OpaqueSecret.FixedTimeEquals(nonce, NonceFor(window)) || DeviceFlow.OpaqueSecret.FixedTimeEquals(nonce, NonceFor(window - 1));
     }
 
     private string NonceFor(long window) =>
         Base64UrlEncoder.Encode(HMACSHA256.HashData(keys.NonceKey, BitConverter.GetBytes(window)));
 
-    private static bool FixedEquals(string a, string b) =>
-        CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(a), Encoding.ASCII.GetBytes(b));
 
     /// <summary>htu compares without query and fragment; scheme and host are case-insensitive (RFC 9449 §4.3 step 9).</summary>
     private static bool SameUri(string presented, string expected) =>

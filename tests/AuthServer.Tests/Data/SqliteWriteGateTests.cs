@@ -92,6 +92,20 @@ public sealed class SqliteWriteGateTests(AuthServerFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task A_hand_written_writer_holds_the_gate_until_its_lease_ends_and_the_next_one_waits()
+    {
+        var first = await Gate.EnterAsync(CancellationToken.None);
+        Gate.IsHeld.ShouldBeTrue();
+
+        var second = Gate.EnterAsync(CancellationToken.None).AsTask();
+        second.IsCompleted.ShouldBeFalse();
+
+        first.Dispose();
+        (await second).Dispose();
+        Gate.IsHeld.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task Many_concurrent_writers_all_commit()
     {
         const int writers = 48;
