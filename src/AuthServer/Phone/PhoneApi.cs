@@ -3,7 +3,6 @@ using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.EntityFrameworkCore;
 
 namespace AuthServer.Phone;
 

@@ -1,5 +1,4 @@
 using AuthServer.Clients;
-using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
 using AuthServer.Hosting;
 using AuthServer.Tokens;

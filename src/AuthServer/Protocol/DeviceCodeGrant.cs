@@ -2,7 +2,6 @@ using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
-using Microsoft.AspNetCore.Identity;
 
 namespace AuthServer.Protocol;
 

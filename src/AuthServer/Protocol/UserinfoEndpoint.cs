@@ -15,7 +15,9 @@ public static class UserinfoEndpoint
 
     public static async Task<IResult> HandleAsync(HttpContext context, AccessTokenValidator validator, UserManager<ApplicationUser> users)
     {
-        var (token, refusal) = await validator.AuthenticateAsync(context.Request, await ReadBodyTokenAsync(context.Request));
+        // RFC 6750 §2: one method per request; the body is read only when there is no Authorization header.
+        var bodyToken = context.Request.Headers.Authorization.Count == 0 ? await ReadBodyTokenAsync(context.Request) : null;
+        var (token, refusal) = await validator.AuthenticateAsync(context.Request, bodyToken);
         if (refusal is not null) return new Refused(refusal);
 
         // §5.3.1: userinfo answers only for tokens that were granted openid.

@@ -1,7 +1,6 @@
 using System.Security.Claims;
 using AuthServer.Data;
 using AuthServer.Hosting;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;

@@ -44,10 +44,7 @@ public sealed class DpopProofValidator(IssuerResolver issuers, SigningKeyStore k
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seen = new(StringComparer.Ordinal);
     private int _seenCount;
 
-    public sealed record Result(DpopProof? Proof, string? Error, bool NonceMissing = false)
-    {
-        public bool Present => Proof is not null || Error is not null;
-    }
+    public sealed record Result(DpopProof? Proof, string? Error, bool NonceMissing = false);
 
     /// <summary>
     /// Validates the request's DPoP header. No header: <c>Result(null, null)</c>. <paramref name="accessToken"/> is
