@@ -6,6 +6,16 @@ namespace AuthServer.Tests.Infrastructure;
 /// <summary>Drives the real Identity and verification pages over HTTP: cookies, antiforgery tokens and all.</summary>
 public static partial class Browser
 {
+    /// <summary>Signed in: the verification page opens. Signed out: it sends the browser to the sign-in page.</summary>
+    public static async Task<bool> IsSignedInAsync(this HttpClient browser)
+    {
+        var response = await browser.GetAsync("/device");
+        if (response.StatusCode == HttpStatusCode.OK) return true;
+        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        response.Headers.Location!.ToString().ShouldContain("/Identity/Account/Login");
+        return false;
+    }
+
     public static async Task SignInAsync(this HttpClient browser, string email = AuthServerFactory.DemoEmail, string password = AuthServerFactory.DemoPassword)
     {
         var page = await browser.GetStringAsync("/Identity/Account/Login");

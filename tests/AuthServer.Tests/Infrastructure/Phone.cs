@@ -62,11 +62,13 @@ public sealed class PhoneApp
         return new PhoneApp(factory.CreateClient(), email, tokens) { RemoteIp = remoteIp };
     }
 
-    /// <summary>Creates a fresh account (so tests about one account's devices or claims see only their own).</summary>
-    public static async Task<(string Email, string Password)> NewAccountAsync(AuthServerFactory factory, string prefix = "phone")
+    /// <summary>
+    /// Creates a fresh account, so a test about one account's devices, claims or failed sign-ins sees only its own.
+    /// </summary>
+    public static async Task<(string Email, string Password)> NewAccountAsync(
+        AuthServerFactory factory, string prefix = "phone", string password = "Phone-Password-1")
     {
         var email = $"{prefix}-{Guid.NewGuid():N}@example.com";
-        const string password = "Phone-Password-1";
         await using var scope = factory.Services.CreateAsyncScope();
         var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
         (await users.CreateAsync(new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true }, password))

@@ -58,28 +58,10 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         return (tokens.Get("id_token"), consentAsked);
     }
 
-    private async Task<(string Email, string Password)> NewUserAsync()
-    {
-        var email = $"endsession-{Guid.NewGuid():N}@example.com";
-        const string password = "Other-Password-1";
-        using var scope = factory.Services.CreateScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        (await users.CreateAsync(new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true }, password)).Succeeded.ShouldBeTrue();
-        return (email, password);
-    }
+    private Task<(string Email, string Password)> NewUserAsync() => PhoneApp.NewAccountAsync(factory, "endsession", "Other-Password-1");
 
     private static string EndSessionUrl(params (string Key, string Value)[] parameters) =>
         QueryHelpers.AddQueryString(EndSession, parameters.Select(p => new KeyValuePair<string, string?>(p.Key, p.Value)));
-
-    /// <summary>Signed in: the verification page opens. Signed out: it sends the browser to the sign-in page.</summary>
-    private static async Task<bool> IsSignedInAsync(HttpClient browser)
-    {
-        var response = await browser.GetAsync("/device");
-        if (response.StatusCode == HttpStatusCode.OK) return true;
-        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
-        response.Headers.Location!.ToString().ShouldContain("/Identity/Account/Login");
-        return false;
-    }
 
     [Fact]
     public async Task A_hint_for_the_signed_in_user_signs_out_at_once_and_returns_to_the_registered_uri_with_state()
@@ -96,7 +78,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         response.Headers.Location.ShouldBe(new Uri(AuthServerFactory.WebAppPostLogoutUri + "?state=bye-42"));
-        (await IsSignedInAsync(browser)).ShouldBeFalse();
+        (await browser.IsSignedInAsync()).ShouldBeFalse();
     }
 
     [Fact]
@@ -113,7 +95,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         response.Headers.Location.ShouldBe(new Uri(AuthServerFactory.WebAppPostLogoutUri));
-        (await IsSignedInAsync(browser)).ShouldBeFalse();
+        (await browser.IsSignedInAsync()).ShouldBeFalse();
     }
 
     [Fact]
@@ -129,7 +111,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         response.Headers.Location.ShouldBeNull();
         Browser.Result(await response.Content.ReadAsStringAsync())
             .ShouldBe("The application asked to return to an address that is not registered for it.");
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -142,7 +124,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         Browser.Result(await response.Content.ReadAsStringAsync())
             .ShouldBe("The application asked to return to an address that is not registered for it.");
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -157,7 +139,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         page.ShouldContain("Sign out?");
         page.ShouldContain("name=\"confirm\"");
         Browser.AntiforgeryToken(page).ShouldNotBeNullOrEmpty();
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -174,7 +156,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         Browser.Result(await response.Content.ReadAsStringAsync()).ShouldBe("You are signed out.");
-        (await IsSignedInAsync(browser)).ShouldBeFalse();
+        (await browser.IsSignedInAsync()).ShouldBeFalse();
     }
 
     [Fact]
@@ -196,7 +178,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         response.Headers.Location.ShouldBe(new Uri(AuthServerFactory.WebAppPostLogoutUri + "?state=s1"));
-        (await IsSignedInAsync(browser)).ShouldBeFalse();
+        (await browser.IsSignedInAsync()).ShouldBeFalse();
     }
 
     [Fact]
@@ -209,7 +191,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await response.Content.ReadAsStringAsync()).ShouldNotContain("You are signed out");
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -226,8 +208,8 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         (await response.Content.ReadAsStringAsync()).ShouldContain("Sign out?");
-        (await IsSignedInAsync(other)).ShouldBeTrue();
-        (await IsSignedInAsync(demo)).ShouldBeTrue();
+        (await other.IsSignedInAsync()).ShouldBeTrue();
+        (await demo.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -246,7 +228,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         response.Headers.Location.ShouldBeNull();
         Browser.Result(await response.Content.ReadAsStringAsync()).ShouldBe("The sign-out request carries an ID token we did not issue.");
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -261,7 +243,7 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         response.Headers.Location.ShouldBeNull();
         Browser.Result(await response.Content.ReadAsStringAsync()).ShouldBe("The sign-out request names two different applications.");
-        (await IsSignedInAsync(browser)).ShouldBeTrue();
+        (await browser.IsSignedInAsync()).ShouldBeTrue();
     }
 
     [Fact]
@@ -276,6 +258,6 @@ public sealed class EndSessionTests(AuthServerFactory factory) : IClassFixture<A
 
         response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         response.Headers.Location.ShouldBe(new Uri(AuthServerFactory.WebAppPostLogoutUri));
-        (await IsSignedInAsync(browser)).ShouldBeFalse();
+        (await browser.IsSignedInAsync()).ShouldBeFalse();
     }
 }
