@@ -9,7 +9,7 @@ namespace AuthServer.DeviceFlow;
 /// stay prepared. Every whole login runs each of them once, so they skip EF's query pipeline (expression trees, the
 /// compiled-query cache, change tracking), which cost more than the statements themselves. Each transition is still
 /// one conditional UPDATE, and <c>RETURNING</c> hands back the row as it now is, so no read follows a write. The rare
-/// paths (a lost race, classifying a refusal, superseding) stay in EF.
+/// paths (classifying a refusal) stay in EF.
 /// </summary>
 /// <remarks>
 /// The SQL is SQLite's. Times are stored as Unix milliseconds and statuses by name, as the EF model maps them
@@ -109,6 +109,14 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         }, cancellationToken);
     }
 
+    /// <summary>Pending/Scanned → Superseded: the waiting screen replaced its QR code. Null when it was no longer open.</summary>
+    public Task<DeviceAuthorizationState?> SupersedeAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync(SupersedeSql, parameters =>
+        {
+            parameters.Bind("$id", id);
+            parameters.Bind("$now", now);
+        }, cancellationToken);
+
     /// <summary>
     /// Approved → Redeemed, recording the linked device; runs in the caller's transaction on its lane. Null when it lost.
     /// </summary>
@@ -153,6 +161,11 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
 
     private static readonly string DecideSql = Decide(withTicket: false);
     private static readonly string DecideWithTicketSql = Decide(withTicket: true);
+
+    private static readonly string SupersedeSql =
+        $"UPDATE {Table} SET \"Status\" = '{nameof(DeviceAuthorizationStatus.Superseded)}', \"DecidedAt\" = $now, \"Version\" = \"Version\" + 1" +
+        $" WHERE \"Id\" = $id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Superseded)}) AND \"ExpiresAt\" > $now" +
+        $" RETURNING {StateColumns}";
 
     private static readonly string RedeemSql =
         $"UPDATE {Table} SET \"Status\" = '{Redeemed}', \"RedeemedAt\" = $now, \"LinkedDeviceId\" = $device, \"Version\" = \"Version\" + 1" +

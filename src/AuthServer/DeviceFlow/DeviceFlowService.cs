@@ -3,7 +3,6 @@ using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Query;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -194,10 +193,9 @@ public sealed class DeviceFlowService(
     /// <summary>Pending/Scanned → Superseded: the waiting screen replaced its QR code with a fresh request.</summary>
     public async Task<bool> SupersedeAsync(string id, CancellationToken cancellationToken)
     {
-        var moved = await TryTransitionAsync(id, DeviceAuthorizationStatus.Superseded,
-            (setters, now) => setters.SetProperty(d => d.DecidedAt, now), cancellationToken);
-        if (moved) await ReloadAsync(id, cancellationToken);
-        return moved;
+        if (await sql.SupersedeAsync(id, clock.GetUtcNow(), cancellationToken) is not { } superseded) return false;
+        Publish(superseded);
+        return true;
     }
 
     /// <summary>Hands a state the database now holds (committed) to the cache, which wakes its waiting screens.</summary>
@@ -214,31 +212,6 @@ public sealed class DeviceFlowService(
         var state = await sql.FindByIdAsync(id, cancellationToken);
         if (state is not null) cache.Update(state);
         return state;
-    }
-
-    private delegate void SetAlso(UpdateSettersBuilder<DeviceAuthorization> setters, DateTimeOffset now);
-
-    /// <summary>
-    /// Moves the request to <paramref name="to"/> if, at the moment of the UPDATE, it is in one of the states that may
-    /// lead there (<see cref="DeviceAuthorizationTransitions"/>) and has not expired. One statement, so of any number
-    /// of concurrent callers exactly one wins. For the rarer transitions; the hot ones are in <see cref="DeviceAuthorizationSql"/>.
-    /// </summary>
-    private async Task<bool> TryTransitionAsync(
-        string id, DeviceAuthorizationStatus to, SetAlso also, CancellationToken cancellationToken)
-    {
-        var sources = DeviceAuthorizationTransitions.SourcesOf(to);
-        var now = clock.GetUtcNow();
-        var query = Db.DeviceAuthorizations.Where(d => d.Id == id && sources.Contains(d.Status) && d.ExpiresAt > now);
-
-        var changed = await query.ExecuteUpdateAsync(setters =>
-        {
-            setters.SetProperty(d => d.Status, to).SetProperty(d => d.Version, d => d.Version + 1);
-            also(setters, now);
-        }, cancellationToken);
-
-        if (changed == 0) return false;
-        logger.LogInformation("Login request {Id} is now {Status}", id, to);
-        return true;
     }
 }
 
