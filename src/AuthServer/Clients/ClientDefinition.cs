@@ -1,5 +1,3 @@
-using AuthServer.Data.Entities;
-
 namespace AuthServer.Clients;
 
 /// <summary>

@@ -1,49 +1,85 @@
-using AuthServer.Data;
-using AuthServer.Data.Entities;
 using AuthServer.Tokens;
-using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Clients;
 
-/// <summary>Upserts the <c>Clients</c> configuration section into the database at start-up.</summary>
-public sealed class ClientSeeder(AuthServerDbContext db, IConfiguration configuration, ScopeCatalog scopes, TimeProvider clock, ILogger<ClientSeeder> logger)
+/// <summary>Upserts the <c>Clients</c> configuration section into OpenIddict's applications at start-up.</summary>
+public sealed class ClientSeeder(IOpenIddictApplicationManager applications, IConfiguration configuration, ScopeCatalog scopes, ILogger<ClientSeeder> logger)
 {
     public const string Section = "Clients";
 
     public async Task SeedAsync(CancellationToken cancellationToken = default)
     {
         var definitions = configuration.GetSection(Section).Get<Dictionary<string, ClientDefinition>>() ?? [];
-        var now = clock.GetUtcNow();
         foreach (var (clientId, definition) in definitions)
         {
             Validate(clientId, definition, scopes);
-            var client = await db.Clients.FindAsync([clientId], cancellationToken);
-            if (client is null)
-            {
-                client = new Client { ClientId = clientId, DisplayName = clientId };
-                db.Clients.Add(client);
-            }
-            client.DisplayName = definition.DisplayName ?? clientId;
-            client.Type = definition.Type;
-            client.SecretHashes = [.. definition.SecretHashes, .. definition.Secrets.Select(ClientSecretHasher.Hash)];
-            client.GrantTypes = [.. definition.GrantTypes];
-            client.Scopes = [.. definition.Scopes];
-            client.RedirectUris = [.. definition.RedirectUris];
-            client.PostLogoutRedirectUris = [.. definition.PostLogoutRedirectUris];
-            client.AllowedCorsOrigins = [.. definition.AllowedCorsOrigins];
-            client.DeviceCodeLifetimeSeconds = (int)definition.DeviceCodeLifetime.TotalSeconds;
-            client.PollIntervalSeconds = (int)definition.PollInterval.TotalSeconds;
-            client.FirstParty = definition.FirstParty;
-            client.NumberMatching = definition.NumberMatching;
-            client.RequireDpop = definition.RequireDpop;
-            client.RefreshTokenAbsoluteLifetimeSeconds = (int)definition.RefreshTokenAbsoluteLifetime.TotalSeconds;
-            client.RefreshTokenIdleLifetimeSeconds = (int)definition.RefreshTokenIdleLifetime.TotalSeconds;
-            // Empty (a JSON null or "") means unset, as in a configuration override that removes it.
-            client.IdTokenSignedResponseAlg = string.IsNullOrEmpty(definition.IdTokenSignedResponseAlg) ? null : definition.IdTokenSignedResponseAlg;
-            client.UpdatedAt = now;
+            var descriptor = Describe(clientId, definition);
+            if (await applications.FindByClientIdAsync(clientId, cancellationToken) is { } existing)
+                await applications.UpdateAsync(existing, descriptor, cancellationToken);
+            else
+                await applications.CreateAsync(descriptor, cancellationToken);
         }
-        await db.SaveChangesAsync(cancellationToken);
         logger.LogInformation("Registered {Count} clients from configuration", definitions.Count);
+    }
+
+    /// <summary>
+    /// The OpenIddict application for a definition. OpenIddict enforces the permissions (endpoints, grant types,
+    /// scopes, response types); our own settings ride along in <see cref="OpenIddictApplicationDescriptor.Settings"/>.
+    /// </summary>
+    public static OpenIddictApplicationDescriptor Describe(string clientId, ClientDefinition definition)
+    {
+        var client = new Client
+        {
+            ClientId = clientId,
+            DisplayName = definition.DisplayName ?? clientId,
+            Type = definition.Type,
+            FirstParty = definition.FirstParty,
+            GrantTypes = definition.GrantTypes,
+            Scopes = definition.Scopes,
+            AllowedCorsOrigins = definition.AllowedCorsOrigins,
+            DeviceCodeLifetime = definition.DeviceCodeLifetime,
+            PollInterval = definition.PollInterval,
+            NumberMatching = definition.NumberMatching,
+            RequireDpop = definition.RequireDpop,
+            RefreshTokenAbsoluteLifetime = definition.RefreshTokenAbsoluteLifetime,
+            RefreshTokenIdleLifetime = definition.RefreshTokenIdleLifetime,
+            // Empty (a JSON null or "") means unset, as in a configuration override that removes it.
+            IdTokenSignedResponseAlg = string.IsNullOrEmpty(definition.IdTokenSignedResponseAlg) ? null : definition.IdTokenSignedResponseAlg,
+        };
+        var descriptor = new OpenIddictApplicationDescriptor
+        {
+            ClientId = clientId,
+            DisplayName = client.DisplayName,
+            ClientType = definition.Type == ClientType.Confidential ? ClientTypes.Confidential : ClientTypes.Public,
+            // First-party clients skip consent; OpenIddict records that as an implicit consent type.
+            ConsentType = definition.FirstParty ? ConsentTypes.Implicit : ConsentTypes.Explicit,
+            ClientSecret = definition.Type == ClientType.Confidential
+                ? ClientManager.JoinHashes([.. definition.SecretHashes, .. definition.Secrets.Select(ClientSecretHasher.Hash)])
+                : null,
+        };
+        foreach (var uri in definition.RedirectUris) descriptor.RedirectUris.Add(new Uri(uri));
+        foreach (var uri in definition.PostLogoutRedirectUris) descriptor.PostLogoutRedirectUris.Add(new Uri(uri));
+        foreach (var (key, value) in ClientSettings.ToSettings(client)) descriptor.Settings[key] = value;
+
+        var permissions = descriptor.Permissions;
+        permissions.Add(Permissions.Endpoints.Token);
+        permissions.Add(Permissions.Endpoints.Revocation);
+        if (definition.Type == ClientType.Confidential) permissions.Add(Permissions.Endpoints.Introspection);
+        foreach (var grant in definition.GrantTypes)
+        {
+            permissions.Add(Permissions.Prefixes.GrantType + grant);
+            if (grant == GrantTypes.DeviceCode) permissions.Add(Permissions.Endpoints.DeviceAuthorization);
+            if (grant == GrantTypes.AuthorizationCode)
+            {
+                permissions.Add(Permissions.Endpoints.Authorization);
+                permissions.Add(Permissions.Endpoints.EndSession);
+                permissions.Add(Permissions.ResponseTypes.Code);
+            }
+        }
+        foreach (var scope in definition.Scopes) permissions.Add(Permissions.Prefixes.Scope + scope);
+        return descriptor;
     }
 
     /// <summary>A broken client definition stops start-up with a message naming it, rather than failing at first use.</summary>

@@ -8,20 +8,21 @@ namespace AuthServer.Data;
 public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> options)
     : IdentityDbContext<ApplicationUser>(options)
 {
-    public DbSet<Client> Clients => Set<Client>();
     public DbSet<DeviceAuthorization> DeviceAuthorizations => Set<DeviceAuthorization>();
-    public DbSet<LinkedDevice> LinkedDevices => Set<LinkedDevice>();
-    public DbSet<RefreshToken> RefreshTokens => Set<RefreshToken>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
-    public DbSet<AuthorizationCode> AuthorizationCodes => Set<AuthorizationCode>();
-    public DbSet<Consent> Consents => Set<Consent>();
     public DbSet<AuditEvent> AuditEvents => Set<AuditEvent>();
-    public DbSet<RevokedAccessToken> RevokedAccessTokens => Set<RevokedAccessToken>();
+
+    // OpenIddict's stores (applications = clients, authorizations = linked devices and consents, tokens), mapped by
+    // UseOpenIddict in the same context as Identity so one transaction can span them.
+    public DbSet<Application> Applications => Set<Application>();
+    public DbSet<Authorization> Authorizations => Set<Authorization>();
+    public DbSet<Token> Tokens => Set<Token>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);
+        builder.UseOpenIddict<Application, Authorization, Scope, Token, string>();
         builder.ApplyConfigurationsFromAssembly(typeof(AuthServerDbContext).Assembly);
     }
 

@@ -117,17 +117,14 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
             parameters.Bind("$now", now);
         }, cancellationToken);
 
-    /// <summary>
-    /// Approved → Redeemed, recording the linked device; runs in the caller's transaction on its lane. Null when it lost.
-    /// </summary>
-    public static DeviceAuthorizationState? Redeem(Lane lane, string id, string linkedDeviceId, DateTimeOffset now)
-    {
-        var command = lane.Command(RedeemSql);
-        command.Parameters.Bind("$id", id);
-        command.Parameters.Bind("$device", linkedDeviceId);
-        command.Parameters.Bind("$now", now);
-        return ReadState(command);
-    }
+    /// <summary>Approved → Redeemed, recording the linked device. Null when it lost (or was not approved).</summary>
+    public Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        WriteAsync(RedeemSql, parameters =>
+        {
+            parameters.Bind("$id", id);
+            parameters.Bind("$device", linkedDeviceId);
+            parameters.Bind("$now", now);
+        }, cancellationToken);
 
     private static readonly string Scanned = nameof(DeviceAuthorizationStatus.Scanned);
     private static readonly string Approved = nameof(DeviceAuthorizationStatus.Approved);

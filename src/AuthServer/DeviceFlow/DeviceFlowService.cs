@@ -1,10 +1,7 @@
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace AuthServer.DeviceFlow;
 
@@ -35,48 +32,50 @@ public sealed class DeviceFlowService(
     /// </summary>
     private AuthServerDbContext Db => services.GetRequiredService<AuthServerDbContext>();
 
-    private const int UserCodeAttempts = 5;
-    private const int SqliteConstraint = 19;
+    /// <summary>
+    /// A login request to start, for the codes OpenIddict generated (RFC 8628 §3.1–3.2): <paramref name="Id"/> is the
+    /// device code's token id, and only the device code's hash is stored.
+    /// </summary>
+    public sealed record NewRequest(
+        string Id, string DeviceCode, string UserCode, Client Client, string Scope, string? DeviceName, string? Ip, string? UserAgent, string? DpopJkt);
 
-    public sealed record Created(string DeviceCode, DeviceAuthorizationState State);
-
-    /// <summary>Starts a login request (RFC 8628 §3.1–3.2).</summary>
-    public async Task<Created> CreateAsync(
-        Client client, string scope, string? deviceName, string? ip, string? userAgent, string? dpopJkt, CancellationToken cancellationToken)
+    public async Task<DeviceAuthorizationState> CreateAsync(NewRequest request, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        for (var attempt = 1; ; attempt++)
+        var entity = new DeviceAuthorization
         {
-            var deviceCode = OpaqueSecret.New();
-            var entity = new DeviceAuthorization
-            {
-                Id = Guid.CreateVersion7(now).ToString("N"),
-                DeviceCodeHash = OpaqueSecret.Hash(deviceCode),
-                UserCode = UserCode.Generate(),
-                ClientId = client.ClientId,
-                Scope = scope,
-                DeviceName = deviceName,
-                RequesterIp = ip,
-                RequesterUserAgent = userAgent,
-                CreatedAt = now,
-                ExpiresAt = now.AddSeconds(client.DeviceCodeLifetimeSeconds),
-                IntervalSeconds = client.PollIntervalSeconds,
-                Status = DeviceAuthorizationStatus.Pending,
-                DpopJkt = dpopJkt,
-            };
-            try
-            {
-                await sql.InsertAsync(entity, cancellationToken);
-                var state = DeviceAuthorizationState.From(entity);
-                cache.Add(entity.DeviceCodeHash, state);
-                return new Created(deviceCode, state);
-            }
-            catch (SqliteException e) when (e.SqliteErrorCode == SqliteConstraint && attempt < UserCodeAttempts)
-            {
-                // A user code collided with a retained one (about 1 in 2^34 per live request): draw again.
-                logger.LogWarning("User code collision; drawing a new code");
-            }
-        }
+            Id = request.Id,
+            DeviceCodeHash = OpaqueSecret.Hash(request.DeviceCode),
+            UserCode = request.UserCode,
+            ClientId = request.Client.ClientId,
+            Scope = request.Scope,
+            DeviceName = request.DeviceName,
+            RequesterIp = request.Ip,
+            RequesterUserAgent = request.UserAgent,
+            CreatedAt = now,
+            ExpiresAt = now + request.Client.DeviceCodeLifetime,
+            IntervalSeconds = (int)request.Client.PollInterval.TotalSeconds,
+            Status = DeviceAuthorizationStatus.Pending,
+            DpopJkt = request.DpopJkt,
+        };
+        await sql.InsertAsync(entity, cancellationToken);
+        var state = DeviceAuthorizationState.From(entity);
+        cache.Add(entity.DeviceCodeHash, state);
+        return state;
+    }
+
+    public Task<DeviceAuthorizationState?> FindByIdAsync(string id, CancellationToken cancellationToken) => sql.FindByIdAsync(id, cancellationToken);
+
+    /// <summary>
+    /// Approved → Redeemed, for the linked device the tokens go to. Of any number of concurrent polls exactly one wins;
+    /// the others are told the code is used (or why else it cannot be redeemed).
+    /// </summary>
+    public async Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, CancellationToken cancellationToken)
+    {
+        var redeemed = await sql.RedeemAsync(id, linkedDeviceId, clock.GetUtcNow(), cancellationToken);
+        if (redeemed is not null) Publish(redeemed);
+        else await ReloadAsync(id, cancellationToken);
+        return redeemed;
     }
 
     /// <summary>The request behind a device code: from this node's memory, or once from the database.</summary>

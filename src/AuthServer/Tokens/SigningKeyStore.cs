@@ -6,6 +6,9 @@ using AuthServer.Data.Entities;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+using OpenIddict.Server;
+using OpenIddict.Validation;
 using Microsoft.IdentityModel.Tokens;
 
 namespace AuthServer.Tokens;
@@ -41,12 +44,21 @@ public sealed class SigningKeyStore(
     public static readonly string[] Algorithms = [SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSha256];
 
     private readonly IDataProtector _protector = dataProtection.CreateProtector("AuthServer.SigningKeys.v1");
-    private volatile Snapshot _snapshot = new([], new Dictionary<string, SigningCredentials>(), "{\"keys\":[]}", new byte[32], Fingerprint: "");
+    private volatile Snapshot _snapshot = new([], [], new Dictionary<string, SigningCredentials>(), new byte[32], Fingerprint: "");
 
     /// <summary>The keys as published, and which rows (id, status, activation) they were built from.</summary>
     private sealed record Snapshot(
-        IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyDictionary<string, SigningCredentials> Current, string JwksJson, byte[] NonceKey,
-        string Fingerprint);
+        IReadOnlyList<SecurityKey> ValidationKeys, IReadOnlyList<SigningCredentials> Published,
+        IReadOnlyDictionary<string, SigningCredentials> Current, byte[] NonceKey, string Fingerprint);
+
+    // Fired, server first, when the snapshot changes: OpenIddict's options are rebuilt with the new keys. The
+    // validation options read the server's, so the server's must be stale first (a shared token let the phone API
+    // refuse tokens signed by a new key).
+    private CancellationTokenSource _serverKeysChanged = new();
+    private CancellationTokenSource _validationKeysChanged = new();
+
+    /// <summary>Every published key with its private part, the current ones first: what OpenIddict signs and publishes with.</summary>
+    public IReadOnlyList<SigningCredentials> PublishedCredentials => _snapshot.Published;
 
     /// <summary>
     /// A secret every node shares without storing it anywhere new: derived (HKDF) from the current ES256 private key.
@@ -63,8 +75,6 @@ public sealed class SigningKeyStore(
             ? credentials
             : throw new InvalidOperationException($"No current signing key for {algorithm}.");
 
-    /// <summary>The JSON Web Key Set (RFC 7517 §5) of every published key, serialized once per key change.</summary>
-    public string JwksJson => _snapshot.JwksJson;
 
     /// <summary>Creates the keys that are missing (a current and a next one per algorithm), then loads them.</summary>
     public Task InitializeAsync(CancellationToken cancellationToken = default) => RotateAsync(force: false, cancellationToken);
@@ -169,27 +179,49 @@ public sealed class SigningKeyStore(
         if (fingerprint == _snapshot.Fingerprint) return;
 
         // Should two nodes have created a key at the same first start, both are published and the newest signs.
-        var current = published
+        // Current keys come first, so whatever OpenIddict signs without being told which key uses a current one.
+        var ordered = published
+            .OrderBy(k => k.Status switch { SigningKeyStatus.Current => 0, SigningKeyStatus.Next => 1, _ => 2 })
+            .ThenByDescending(k => k.ActivatedAt ?? k.CreatedAt)
+            .ToList();
+        var credentials = ordered.ToDictionary(k => k.Id, ToCredentials);
+        var current = ordered
             .Where(k => k.Status == SigningKeyStatus.Current)
             .GroupBy(k => k.Algorithm)
-            .ToDictionary(g => g.Key, g => ToCredentials(g.OrderByDescending(k => k.ActivatedAt).First()));
-
-        var jwks = new JsonObject
-        {
-            ["keys"] = new JsonArray(published.Select(k =>
-            {
-                var jwk = JsonNode.Parse(k.PublicJwk)!.AsObject();
-                jwk["use"] = "sig";
-                jwk["alg"] = k.Algorithm;
-                jwk["kid"] = k.Id;
-                return (JsonNode)jwk;
-            }).ToArray()),
-        };
-        var validationKeys = published.Select(k => (SecurityKey)new JsonWebKey(k.PublicJwk) { KeyId = k.Id }).ToList();
+            .ToDictionary(g => g.Key, g => credentials[g.First().Id]);
+        var validationKeys = ordered.Select(k => (SecurityKey)new JsonWebKey(k.PublicJwk) { KeyId = k.Id }).ToList();
         var nonceKey = current.TryGetValue(SecurityAlgorithms.EcdsaSha256, out var es256)
             ? HKDF.DeriveKey(HashAlgorithmName.SHA256, ((ECDsaSecurityKey)es256.Key).ECDsa.ExportECPrivateKey(), 32, info: Encoding.UTF8.GetBytes("AuthServer DPoP nonce"))
             : RandomNumberGenerator.GetBytes(32);
-        _snapshot = new Snapshot(validationKeys, current, jwks.ToJsonString(), nonceKey, fingerprint);
+        _snapshot = new Snapshot(validationKeys, [.. ordered.Select(k => credentials[k.Id])], current, nonceKey, fingerprint);
+
+        var server = Interlocked.Exchange(ref _serverKeysChanged, new CancellationTokenSource());
+        var validation = Interlocked.Exchange(ref _validationKeysChanged, new CancellationTokenSource());
+        server.Cancel();
+        validation.Cancel();
+    }
+
+    /// <summary>Adds our published keys to OpenIddict's server options, each time those are built.</summary>
+    public sealed class ServerKeys(SigningKeyStore keys) : IConfigureOptions<OpenIddictServerOptions>
+    {
+        public void Configure(OpenIddictServerOptions options)
+        {
+            if (keys.PublishedCredentials.Count == 0)
+                throw new InvalidOperationException("The signing keys are not loaded yet: SigningKeyStore.InitializeAsync runs at start-up.");
+            options.SigningCredentials.AddRange(keys.PublishedCredentials);
+        }
+    }
+
+    public sealed class ServerKeysChanged(SigningKeyStore keys) : IOptionsChangeTokenSource<OpenIddictServerOptions>
+    {
+        public string? Name => Options.DefaultName;
+        public IChangeToken GetChangeToken() => new CancellationChangeToken(keys._serverKeysChanged.Token);
+    }
+
+    public sealed class ValidationKeysChanged(SigningKeyStore keys) : IOptionsChangeTokenSource<OpenIddictValidationOptions>
+    {
+        public string? Name => Options.DefaultName;
+        public IChangeToken GetChangeToken() => new CancellationChangeToken(keys._validationKeysChanged.Token);
     }
 
     private SigningKey Generate(string algorithm, SigningKeyStatus status, DateTimeOffset now)

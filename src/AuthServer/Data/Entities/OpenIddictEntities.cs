@@ -1,0 +1,35 @@
+using OpenIddict.EntityFrameworkCore.Models;
+
+namespace AuthServer.Data.Entities;
+
+/// <summary>A registered client: OpenIddict's application row. Our per-client settings live in its Settings.</summary>
+public sealed class Application : OpenIddictEntityFrameworkCoreApplication<string, Authorization, Token>;
+
+/// <summary>
+/// OpenIddict's authorization row. An ad-hoc authorization is one <b>linked device</b>: every token issued to a device
+/// belongs to it, its id is the tokens' <c>device_id</c>, and revoking it logs the device out. A permanent authorization
+/// remembers a user's consent to a third-party client. The columns below say which device it is, for the account's
+/// device list; they are null on consents.
+/// </summary>
+public sealed class Authorization : OpenIddictEntityFrameworkCoreAuthorization<string, Application, Token>
+{
+    /// <summary>What the device calls itself (self-reported, so shown as such), or the client's name.</summary>
+    public string? DeviceName { get; set; }
+
+    public DateTimeOffset? LastUsedAt { get; set; }
+    public string? LastIp { get; set; }
+    public string? UserAgent { get; set; }
+}
+
+/// <summary>OpenIddict's token row (device codes, user codes, authorization codes, refresh and access tokens).</summary>
+public sealed class Token : OpenIddictEntityFrameworkCoreToken<string, Application, Authorization>
+{
+    /// <summary>
+    /// How many times a refresh token was presented. OpenIddict accepts a rotated token again within the reuse leeway
+    /// (a lost response), as often as it comes; we accept one such retry (<see cref="Handlers.RefreshReuseHandlers"/>).
+    /// </summary>
+    public int Presentations { get; set; }
+}
+
+/// <summary>OpenIddict's scope row (unused: scopes are declared in configuration).</summary>
+public sealed class Scope : OpenIddictEntityFrameworkCoreScope<string>;

@@ -1,0 +1,87 @@
+using System.Security.Claims;
+using AuthServer.Clients;
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.DeviceFlow;
+using AuthServer.Handlers;
+using AuthServer.Hosting;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace AuthServer.Endpoints;
+
+/// <summary>
+/// The token endpoint's passthrough (RFC 6749 §3.2). OpenIddict has authenticated the client and validated the code,
+/// device code or refresh token; here the account is checked again at the moment tokens are issued, the principal is
+/// built fresh from it, and a device code's login request moves to Redeemed, once.
+/// </summary>
+public static class TokenEndpoint
+{
+    public static async Task<IResult> HandleAsync(
+        HttpContext context, UserManager<ApplicationUser> users, DeviceFlowService flow, ClientStore clients,
+        AuthServerDbContext db, IOptions<TokenOptions> options, TimeProvider clock)
+    {
+        var request = context.GetOpenIddictServerRequest()
+            ?? throw new InvalidOperationException("The OpenIddict request is missing.");
+
+        if (request.IsClientCredentialsGrantType())
+        {
+            // RFC 6749 §4.4: a confidential service acts for itself; the client is the subject.
+            var identity = new ClaimsIdentity(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme, Claims.Name, Claims.Role);
+            identity.SetClaim(Claims.Subject, request.ClientId);
+            var service = new ClaimsPrincipal(identity);
+            service.SetScopes(request.GetScopes());
+            service.SetAudiences(options.Value.Audience);
+            service.SetDestinations(_ => [Destinations.AccessToken]);
+            return Results.SignIn(service, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+        }
+
+        var presented = (await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal
+            ?? throw new InvalidOperationException("OpenIddict passed a grant through without its principal.");
+
+        // The account may have been deleted or locked since the grant; lockout is judged by the server's clock.
+        var user = await users.FindByIdAsync(presented.GetClaim(Claims.Subject) ?? "");
+        if (user is null || Accounts.IsLockedOut(user, clock.GetUtcNow()))
+            return Refuse(Errors.InvalidGrant, "The account is not available.");
+
+        if (request.IsRefreshTokenGrantType())
+        {
+            // RFC 9449 §5: a bound refresh token needs a proof from its key.
+            if (presented.GetClaim(TokenClaims.RefreshTokenJkt) is { } jkt && DpopHandlers.ProofJkt(context.GetOpenIddictServerTransaction()!) != jkt)
+                return Refuse(DpopHandlers.Errors.InvalidDpopProof, "This refresh token is bound to a DPoP key: send a proof made with it.");
+        }
+
+        var deviceId = presented.GetAuthorizationId()
+            ?? throw new InvalidOperationException("A grant without its linked device reached the token endpoint.");
+        if (request.IsDeviceCodeGrantType())
+        {
+            // OpenIddict redeems the device code once; the login request follows it, with exactly one winner too.
+            var loginRequest = presented.GetTokenId() ?? throw new InvalidOperationException("A device code without its token id.");
+            if (await flow.RedeemAsync(loginRequest, deviceId, context.RequestAborted) is null)
+                return Refuse(Errors.InvalidGrant, "The device code has already been used.");
+        }
+
+        // RFC 6749 §6: a narrower scope may be asked for, never a wider one; OpenIddict has checked that.
+        var scopes = request.IsRefreshTokenGrantType() && request.GetScopes() is { Length: > 0 } narrowed ? narrowed : presented.GetScopes();
+        var principal = AccountPrincipal.Create(user, scopes, AccountPrincipal.AuthTime(presented) ?? clock.GetUtcNow(), options.Value);
+        principal.SetAuthorizationId(deviceId);
+        if (presented.GetClaim(TokenClaims.FamilyExpiresAt) is { } familyEnd) principal.SetClaim(TokenClaims.FamilyExpiresAt, familyEnd);
+        await LinkedDevices.TouchAsync(db, deviceId, context, clock.GetUtcNow(), context.RequestAborted);
+        return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
+    }
+
+    /// <summary>An RFC 6749 §5.2 error, written by OpenIddict.</summary>
+    public static IResult Refuse(string error, string description) => Results.Forbid(
+        new AuthenticationProperties(new Dictionary<string, string?>
+        {
+            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
+            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
+        }),
+        [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
+}

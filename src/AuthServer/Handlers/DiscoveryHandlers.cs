@@ -1,0 +1,28 @@
+using AuthServer.Endpoints;
+using AuthServer.Tokens;
+using OpenIddict.Server;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Handlers;
+
+/// <summary>Metadata (RFC 8414 §2) for what OpenIddict does not know we do.</summary>
+public static class DiscoveryHandlers
+{
+    public sealed class AttachOurMetadata : IOpenIddictServerHandler<HandleConfigurationRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleConfigurationRequestContext>()
+            .UseSingletonHandler<AttachOurMetadata>()
+            .SetOrder(OpenIddictServerHandlers.Discovery.AttachAdditionalMetadata.Descriptor.Order + 1_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(HandleConfigurationRequestContext context)
+        {
+            // RFC 9449 §5.1: the proof algorithms we accept.
+            context.Metadata["dpop_signing_alg_values_supported"] = DpopProofValidator.Algorithms;
+            // Our extension to RFC 8628: the waiting screen's push stream of status changes.
+            context.Metadata["device_authorization_events_endpoint"] = new Uri(context.Issuer!, DeviceEventsEndpoint.Path).AbsoluteUri;
+            return ValueTask.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthServer.Handlers;
+
+/// <summary>Every handler we add to OpenIddict, by endpoint, in the order a request meets them.</summary>
+public static class ServerHandlers
+{
+    public static void Register(OpenIddictServerBuilder server)
+    {
+        // Every request: the phone API's approve and deny are verification requests.
+        server.AddEventHandler(VerificationHandlers.RecognisePhoneDecisions.Descriptor);
+
+        // Authorization endpoint.
+        server.AddEventHandler(AuthorizeHandlers.ApplyDefaultScopes.Descriptor);
+        server.AddEventHandler(AuthorizeHandlers.ShowLocalErrorsOnPage.Descriptor);
+
+        // Device authorization endpoint.
+        server.AddEventHandler(DeviceAuthorizationHandlers.ApplyDefaultScopes.Descriptor);
+        server.AddEventHandler(DeviceAuthorizationHandlers.ValidateScreen.Descriptor);
+        server.AddEventHandler(DeviceAuthorizationHandlers.CreateLoginRequest.Descriptor);
+        server.AddEventHandler(DeviceAuthorizationHandlers.AttachInterval.Descriptor);
+
+        // Verification endpoint: the page and the phone API.
+        server.RemoveEventHandler(OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandlers
+            .ExtractGetOrPostRequest<OpenIddict.Server.OpenIddictServerEvents.ExtractEndUserVerificationRequestContext>.Descriptor);
+        server.AddEventHandler(VerificationHandlers.ExtractVerificationRequest.Descriptor);
+        server.AddEventHandler(VerificationHandlers.LeaveAnswerToApp.Descriptor);
+
+        // Token endpoint: DPoP first, then the poll from memory, before OpenIddict reads anything.
+        server.AddEventHandler(DpopHandlers.ValidateTokenRequestProof.Descriptor);
+        server.AddEventHandler(TokenHandlers.AnswerPollFromMemory.Descriptor);
+        server.AddEventHandler(TokenHandlers.AnswerDeferredPoll.Descriptor);
+        server.AddEventHandler(RefreshReuseHandlers.AuditReuseAfterLeeway.Descriptor);
+        server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
+        server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
+
+        // Userinfo endpoint.
+        server.AddEventHandler(ProofOfPossessionHandlers.UserinfoReadsDpopScheme.Descriptor);
+
+        // Issuing tokens: linked devices instead of OpenIddict's ad-hoc authorizations, DPoP binding, the refresh
+        // family's end, and the keys that sign.
+        server.RemoveEventHandler(OpenIddict.Server.OpenIddictServerHandlers.AttachAuthorization.Descriptor);
+        server.AddEventHandler(SignInHandlers.AttachLinkedDevice.Descriptor);
+        server.AddEventHandler(SignInHandlers.BindToDpopKey.Descriptor);
+        server.AddEventHandler(SignInHandlers.LimitRefreshTokenFamily.Descriptor);
+        server.AddEventHandler(SignInHandlers.SignWithCurrentKeys.Descriptor);
+
+        // Token validation: DPoP binding is checked by us.
+        server.AddEventHandler(ProofOfPossessionHandlers.ServerLeavesBindingToUs.Descriptor);
+
+        // Discovery.
+        server.AddEventHandler(DiscoveryHandlers.AttachOurMetadata.Descriptor);
+    }
+}
+
+/// <summary>What we add to OpenIddict's validation stack (our own protected endpoints).</summary>
+public static class ValidationHandlers
+{
+    public static void Register(OpenIddictValidationBuilder validation)
+    {
+        validation.AddEventHandler(ProofOfPossessionHandlers.ValidationReadsDpopScheme.Descriptor);
+        validation.AddEventHandler(ProofOfPossessionHandlers.ValidationLeavesBindingToUs.Descriptor);
+    }
+}

@@ -1,0 +1,119 @@
+using AuthServer.Clients;
+using AuthServer.DeviceFlow;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Handlers;
+
+/// <summary>Our rules at the token endpoint, around OpenIddict's handling of the grants.</summary>
+public static class TokenHandlers
+{
+    /// <summary>
+    /// The device-code poll (RFC 8628 §3.4–3.5) answered from this node's memory, before OpenIddict authenticates
+    /// anything, reads the database or decrypts the code: a pending screen polls every few seconds for minutes.
+    /// Only a poll that finds the request approved goes on, to OpenIddict, which redeems the code once. The order of
+    /// the checks is §3.5's: unknown → wrong client → wrong key → finished (redeemed, superseded, denied, expired) →
+    /// slow_down / authorization_pending.
+    /// </summary>
+    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, TimeProvider clock)
+        : IOpenIddictServerHandler<ValidateTokenRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
+            .UseSingletonHandler<AnswerPollFromMemory>()
+            .SetOrder(DpopHandlers.ValidateTokenRequestProof.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ValidateTokenRequestContext context)
+        {
+            if (!context.Request.IsDeviceCodeGrantType() || context.Request.DeviceCode is not { Length: > 0 } deviceCode) return;
+
+            var live = cache.Find(OpaqueSecret.Hash(deviceCode));
+            if (live is null)
+            {
+                // A miss (the first poll after a restart, or another node's request) reads the row once.
+                await using var scope = services.CreateAsyncScope();
+                live = await scope.ServiceProvider.GetRequiredService<DeviceFlowService>().FindByDeviceCodeAsync(deviceCode, context.CancellationToken);
+            }
+            // Unknown here: OpenIddict answers invalid_grant for it, as for any unknown code.
+            if (live is null) return;
+
+            // §3.4: the code must have been issued to this client; another client learns nothing about it.
+            var state = live.State;
+            if (state.ClientId != context.ClientId)
+            {
+                context.Reject(Errors.InvalidGrant, "The device code is not valid.");
+                return;
+            }
+            // Bound from the start: a leaked device code is useless without the screen's private key.
+            if (!state.AcceptsProofFrom(DpopHandlers.ProofJkt(context.Transaction)))
+            {
+                context.Reject(DpopHandlers.Errors.InvalidDpopProof, WrongKey);
+                return;
+            }
+            // A confidential client still proves itself before it learns anything; that costs a query, so it is left
+            // to OpenIddict for confidential clients, whose pending polls are then answered after it.
+            if (clients.Find(context.ClientId)?.Type == ClientType.Confidential)
+            {
+                context.Transaction.Properties[DeferredProperty] = live;
+                return;
+            }
+            Answer(context, live, clock.GetUtcNow());
+        }
+    }
+
+    /// <summary>
+    /// For confidential clients, the same answers once OpenIddict has authenticated the client, still before it reads
+    /// the device code.
+    /// </summary>
+    public sealed class AnswerDeferredPoll(TimeProvider clock) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseSingletonHandler<AnswerDeferredPoll>()
+            .SetOrder(OpenIddictServerHandlers.ValidateClientSecret.Descriptor.Order + 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessAuthenticationContext context)
+        {
+            if (context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live)
+                Answer(context, live, clock.GetUtcNow());
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    private const string DeferredProperty = "authserver:deferred_poll";
+    public const string WrongKey = "This login request is bound to a DPoP key: send a proof made with it.";
+
+    /// <summary>The answer for a request that is not approved; an approved one is left to OpenIddict.</summary>
+    public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now)
+    {
+        var state = live.State;
+        switch (state.Status)
+        {
+            case DeviceAuthorizationStatus.Redeemed:
+                context.Reject(Errors.InvalidGrant, "The device code has already been used.");
+                return;
+            case DeviceAuthorizationStatus.Superseded:
+                context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
+                return;
+            case DeviceAuthorizationStatus.Denied:
+                context.Reject(Errors.AccessDenied, "The user denied the request.");
+                return;
+            case var _ when state.IsExpired(now):
+                context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
+                return;
+            case DeviceAuthorizationStatus.Approved:
+                return;
+        }
+        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
+        // always gets its tokens, however soon it came.
+        if (live.RecordPendingPoll(now))
+            context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
+        else
+            context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
+    }
+}
