@@ -13,9 +13,8 @@ internal sealed class ClientConfiguration : IEntityTypeConfiguration<Client>
         client.Property(c => c.ClientId).HasMaxLength(100);
         client.Property(c => c.DisplayName).HasMaxLength(200);
         client.Property(c => c.Type).HasConversion<string>().HasMaxLength(20);
-        // Added by migration 0003; the default lets existing rows take the column.
+        // Database defaults equal to a new client definition's, so a row written without these columns is complete.
         client.Property(c => c.NumberMatching).HasDefaultValue(false);
-        // Added by migration 0004, with the same defaults as a new client definition.
         client.Property(c => c.RequireDpop).HasDefaultValue(false);
         client.Property(c => c.RefreshTokenAbsoluteLifetimeSeconds).HasDefaultValue(30 * 24 * 3600);
         client.Property(c => c.RefreshTokenIdleLifetimeSeconds).HasDefaultValue(14 * 24 * 3600);
@@ -102,15 +101,6 @@ internal sealed class SigningKeyConfiguration : IEntityTypeConfiguration<Signing
         key.Property(k => k.Id).HasMaxLength(64);
         key.Property(k => k.Algorithm).HasMaxLength(10);
         key.Property(k => k.Status).HasConversion<string>().HasMaxLength(20);
-    }
-}
-
-internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProtectionKey>
-{
-    public void Configure(EntityTypeBuilder<DataProtectionKey> key)
-    {
-        key.ToTable("DataProtectionKeys");
-        key.HasKey(k => k.Id);
     }
 }
 
