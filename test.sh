@@ -22,6 +22,9 @@ if [ ! -d tests/interop/node_modules ] || [ tests/interop/package-lock.json -nt 
   (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The local tools (.config/dotnet-tools.json): dotnet-ef, which adds the EF Core migrations.
+dotnet tool restore
+
 # Test servers never need to watch their configuration files, and hundreds of watchers exhaust inotify.
 export DOTNET_hostBuilder__reloadConfigOnChange=false
 

@@ -6,13 +6,11 @@ using AuthServer.DeviceFlow;
 using AuthServer.Protocol;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration.Json;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.FileProviders;
-using Microsoft.Extensions.Options;
 
 namespace AuthServer.Hosting;
 
@@ -106,13 +104,9 @@ public static class AuthServerServices
         builder.Services.AddSingleton(new SqliteLanes(connectionString, size: lanes));
         builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
             .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>()));
-        builder.Services.AddScoped<SchemaMigrator>();
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
-        builder.Services.AddDataProtection().SetApplicationName("AuthServer");
-        builder.Services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(provider =>
-            new ConfigureOptions<KeyManagementOptions>(options =>
-                options.XmlRepository = new DatabaseXmlRepository(provider.GetRequiredService<IServiceScopeFactory>())));
+        builder.Services.AddDataProtection().SetApplicationName("AuthServer").PersistKeysToDbContext<AuthServerDbContext>();
     }
 
     private static void AddIdentity(WebApplicationBuilder builder)

@@ -19,7 +19,7 @@ public static class AuthServerStartup
         await using (var scope = app.Services.CreateAsyncScope())
         {
             var services = scope.ServiceProvider;
-            await services.GetRequiredService<SchemaMigrator>().MigrateAsync();
+            await AuthServerDatabase.MigrateAsync(services.GetRequiredService<AuthServerDbContext>());
             await services.GetRequiredService<ClientSeeder>().SeedAsync();
             if (app.Environment.IsDevelopment()) await SeedDemoUserAsync(services, logger);
         }

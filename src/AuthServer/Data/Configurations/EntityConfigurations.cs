@@ -48,15 +48,6 @@ internal sealed class SigningKeyConfiguration : IEntityTypeConfiguration<Signing
     }
 }
 
-internal sealed class DataProtectionKeyConfiguration : IEntityTypeConfiguration<DataProtectionKey>
-{
-    public void Configure(EntityTypeBuilder<DataProtectionKey> key)
-    {
-        key.ToTable("DataProtectionKeys");
-        key.HasKey(k => k.Id);
-    }
-}
-
 internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEvent>
 {
     public void Configure(EntityTypeBuilder<AuditEvent> audit)

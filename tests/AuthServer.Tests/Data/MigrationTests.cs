@@ -1,0 +1,104 @@
+using AuthServer.Data;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace AuthServer.Tests.Data;
+
+/// <summary>The schema comes from the EF Core migrations in Data/Migrations/Sqlite, applied at start-up.</summary>
+public sealed class MigrationTests
+{
+    [Fact]
+    public void The_migrations_hold_every_change_of_the_model()
+    {
+        // The context the EF tools build, so this fails exactly when "dotnet ef migrations add" would add something.
+        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+
+        db.Database.GetMigrations().ShouldContain(id => id.EndsWith("_Initial", StringComparison.Ordinal));
+        db.Database.HasPendingModelChanges().ShouldBeFalse("the model changed: add a migration (docs/operations.md)");
+    }
+
+    [Fact]
+    public async Task A_new_database_file_is_migrated_at_start_up_and_serves_a_whole_login()
+    {
+        using var factory = new AuthServerFactory();
+        File.Exists(factory.DatabasePath).ShouldBeFalse();
+
+        var tokens = await factory.SignInDeviceAsync();
+
+        tokens.Get("access_token").ShouldNotBeNullOrEmpty();
+        tokens.Get("refresh_token").ShouldNotBeNullOrEmpty();
+        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+        (await ColumnAsync(connection, "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY \"MigrationId\""))
+            .ShouldBe(db.Database.GetMigrations());
+        (await ColumnAsync(connection, "PRAGMA journal_mode")).ShouldBe(["wal"]);
+        (await TablesAsync(connection)).ShouldNotContain(AuthServerDatabase.LegacyVersionTable);
+        // The framework's Data Protection store holds the key ring that encrypts the signing keys.
+        (await ColumnAsync(connection, "SELECT \"Xml\" FROM \"DataProtectionKeys\"")).ShouldContain(xml => xml.StartsWith("<key ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_database_built_by_the_old_schema_scripts_stops_start_up_and_is_left_as_it_was()
+    {
+        using var factory = new AuthServerFactory();
+        await using (var legacy = new SqliteConnection($"Data Source={factory.DatabasePath}"))
+        {
+            await legacy.OpenAsync();
+            await ExecuteAsync(legacy,
+                "PRAGMA journal_mode=WAL;" +
+                $"CREATE TABLE \"{AuthServerDatabase.LegacyVersionTable}\" (\"Version\" INTEGER NOT NULL PRIMARY KEY, \"Name\" TEXT NOT NULL, \"AppliedAt\" TEXT NOT NULL);" +
+                $"INSERT INTO \"{AuthServerDatabase.LegacyVersionTable}\" VALUES (1, '0001_initial', '2026-01-01T00:00:00.0000000+00:00'), (2, '0002_authorization_code', '2026-02-01T00:00:00.0000000+00:00');" +
+                "CREATE TABLE \"AspNetUsers\" (\"Id\" TEXT NOT NULL PRIMARY KEY, \"UserName\" TEXT NULL);" +
+                "INSERT INTO \"AspNetUsers\" VALUES ('old-user', 'someone@example.com');");
+        }
+        SqliteConnection.ClearAllPools();
+
+        var failure = Should.Throw<Exception>(() => factory.CreateClient());
+
+        var refusal = Chain(failure).OfType<InvalidOperationException>().FirstOrDefault(e => e.Message.Contains(AuthServerDatabase.LegacyVersionTable));
+        refusal.ShouldNotBeNull($"start-up failed for another reason: {failure}");
+        refusal.Message.ShouldBe(AuthServerDatabase.LegacyDatabaseMessage(factory.DatabasePath));
+        refusal.Message.ShouldContain("back the file up");
+        refusal.Message.ShouldContain("OpenIddict");
+
+        SqliteConnection.ClearAllPools();
+        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
+        await connection.OpenAsync();
+        (await TablesAsync(connection)).ShouldBe(["AspNetUsers", AuthServerDatabase.LegacyVersionTable], ignoreOrder: true);
+        (await ColumnAsync(connection, $"SELECT \"Name\" FROM \"{AuthServerDatabase.LegacyVersionTable}\" ORDER BY \"Version\""))
+            .ShouldBe(["0001_initial", "0002_authorization_code"]);
+        (await ColumnAsync(connection, "SELECT \"UserName\" FROM \"AspNetUsers\"")).ShouldBe(["someone@example.com"]);
+    }
+
+    private static IEnumerable<Exception> Chain(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            yield return e;
+            if (e is AggregateException aggregate)
+                foreach (var inner in aggregate.InnerExceptions.SelectMany(Chain)) yield return inner;
+        }
+    }
+
+    private static Task<List<string>> TablesAsync(SqliteConnection connection) =>
+        ColumnAsync(connection, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'");
+
+    private static async Task<List<string>> ColumnAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync();
+        var values = new List<string>();
+        while (await reader.ReadAsync()) values.Add(reader.GetString(0));
+        return values;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+}
