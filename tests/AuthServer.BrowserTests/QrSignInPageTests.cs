@@ -403,7 +403,7 @@ public abstract partial class QrPageTest(BrowserFixture browser, LiveServer serv
     /// <summary>The demo user's signed-in phone app: its own token from the authorization code flow, then the phone API.</summary>
     protected sealed class Phone : IDisposable
     {
-        private const string Scope = "openid profile offline_access phone";
+        private const string Scope = "openid profile offline_access phone_app";
         private readonly HttpClient _api;
 
         private Phone(HttpClient api) => _api = api;

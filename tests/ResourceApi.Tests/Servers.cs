@@ -39,7 +39,7 @@ public sealed class Servers : IDisposable
     {
         using var scope = AuthServer.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
-        return await db.LinkedDevices.AnyAsync(d => d.Id == deviceId && d.UserId == userId && d.RevokedAt == null);
+        return await db.Authorizations.AnyAsync(a => a.Id == deviceId && a.Subject == userId && a.Status == "valid");
     }
 
     public static async Task<JsonElement> JsonAsync(HttpResponseMessage response)

@@ -25,7 +25,7 @@ public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
         HttpContext context, UserManager<ApplicationUser> users, DeviceFlowService flow, ClientStore clients,
-        AuthServerDbContext db, IOptions<TokenOptions> options, TimeProvider clock)
+        AuthServerDbContext db, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict request is missing.");
@@ -53,11 +53,13 @@ public static class TokenEndpoint
         if (request.IsRefreshTokenGrantType())
         {
             // RFC 9449 §5: a bound refresh token needs a proof from its key.
-            if (presented.GetClaim(TokenClaims.RefreshTokenJkt) is { } jkt && DpopHandlers.ProofJkt(context.GetOpenIddictServerTransaction()!) != jkt)
+            if (presented.GetClaim(TokenClaims.RefreshTokenJkt) is { } jkt && DpopHandlers.ProofJkt(context.Features.Get<OpenIddictServerAspNetCoreFeature>()!.Transaction!) != jkt)
                 return Refuse(DpopHandlers.Errors.InvalidDpopProof, "This refresh token is bound to a DPoP key: send a proof made with it.");
         }
 
-        var deviceId = presented.GetAuthorizationId()
+        // A device code's row was created before its device (the approval creates it), so OpenIddict restores no
+        // authorization for it; the approval wrote the device into the code itself.
+        var deviceId = presented.GetAuthorizationId() ?? presented.GetClaim(TokenClaims.DeviceId)
             ?? throw new InvalidOperationException("A grant without its linked device reached the token endpoint.");
         if (request.IsDeviceCodeGrantType())
         {
@@ -67,9 +69,9 @@ public static class TokenEndpoint
                 return Refuse(Errors.InvalidGrant, "The device code has already been used.");
         }
 
-        // RFC 6749 §6: a narrower scope may be asked for, never a wider one; OpenIddict has checked that.
-        var scopes = request.IsRefreshTokenGrantType() && request.GetScopes() is { Length: > 0 } narrowed ? narrowed : presented.GetScopes();
-        var principal = AccountPrincipal.Create(user, scopes, AccountPrincipal.AuthTime(presented) ?? clock.GetUtcNow(), options.Value);
+        // RFC 6749 §6: the grant keeps its scopes; a narrower scope asked for applies to this access token only, which
+        // OpenIddict takes care of.
+        var principal = AccountPrincipal.Create(user, presented.GetScopes(), AccountPrincipal.AuthTime(presented) ?? clock.GetUtcNow(), options.Value);
         principal.SetAuthorizationId(deviceId);
         if (presented.GetClaim(TokenClaims.FamilyExpiresAt) is { } familyEnd) principal.SetClaim(TokenClaims.FamilyExpiresAt, familyEnd);
         await LinkedDevices.TouchAsync(db, deviceId, context, clock.GetUtcNow(), context.RequestAborted);

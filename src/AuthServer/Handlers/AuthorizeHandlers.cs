@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using AuthServer.Clients;
 using Microsoft.AspNetCore.WebUtilities;
 using OpenIddict.Server;
@@ -22,7 +23,7 @@ public static class AuthorizeHandlers
 
         public ValueTask HandleAsync(ExtractAuthorizationRequestContext context)
         {
-            if (context.Request is { Scope: null } request && clients.Find(request.ClientId) is { } client)
+            if (context.Request is { } request && string.IsNullOrWhiteSpace(request.Scope) && clients.Find(request.ClientId) is { } client)
                 request.Scope = string.Join(' ', client.Scopes);
             return ValueTask.CompletedTask;
         }

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
@@ -36,7 +37,7 @@ public static class DeviceAuthorizationHandlers
 
         public ValueTask HandleAsync(ExtractDeviceAuthorizationRequestContext context)
         {
-            if (context.Request is { Scope: null } request && clients.Find(request.ClientId) is { } client)
+            if (context.Request is { } request && string.IsNullOrWhiteSpace(request.Scope) && clients.Find(request.ClientId) is { } client)
                 request.Scope = string.Join(' ', client.Scopes);
             return ValueTask.CompletedTask;
         }

@@ -1,4 +1,5 @@
-using AuthServer.Endpoints;
+using AuthServer.Protocol;
+using System.Text.Json;
 using AuthServer.Tokens;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -19,7 +20,7 @@ public static class DiscoveryHandlers
         public ValueTask HandleAsync(HandleConfigurationRequestContext context)
         {
             // RFC 9449 §5.1: the proof algorithms we accept.
-            context.Metadata["dpop_signing_alg_values_supported"] = DpopProofValidator.Algorithms;
+            context.Metadata["dpop_signing_alg_values_supported"] = JsonSerializer.SerializeToElement(DpopProofValidator.Algorithms);
             // Our extension to RFC 8628: the waiting screen's push stream of status changes.
             context.Metadata["device_authorization_events_endpoint"] = new Uri(context.Issuer!, DeviceEventsEndpoint.Path).AbsoluteUri;
             return ValueTask.CompletedTask;

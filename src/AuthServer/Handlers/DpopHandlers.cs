@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using AuthServer.Clients;
 using AuthServer.Tokens;
 using OpenIddict.Server;

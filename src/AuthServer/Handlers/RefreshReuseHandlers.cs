@@ -69,7 +69,7 @@ public static class RefreshReuseHandlers
 
         public async ValueTask HandleAsync(ValidateTokenContext context)
         {
-            if (context.Principal is not { } principal || !principal.HasTokenType(TokenTypeHints.RefreshToken)
+            if (context.Principal is not { } principal || !principal.HasTokenType(TokenTypeIdentifiers.RefreshToken)
                 || context.Request?.IsRefreshTokenGrantType() != true || principal.GetTokenId() is not { } tokenId) return;
             if (await tokens.FindByIdAsync(tokenId, context.CancellationToken) is not { } token
                 || !await tokens.HasStatusAsync(token, Statuses.Redeemed, context.CancellationToken)

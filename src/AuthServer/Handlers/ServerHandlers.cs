@@ -34,6 +34,9 @@ public static class ServerHandlers
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
 
+        // Revocation endpoint.
+        server.AddEventHandler(RevocationHandlers.LogOutTheDevice.Descriptor);
+
         // Userinfo endpoint.
         server.AddEventHandler(ProofOfPossessionHandlers.UserinfoReadsDpopScheme.Descriptor);
 

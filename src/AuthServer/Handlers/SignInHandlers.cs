@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using AuthServer.Clients;
@@ -44,7 +45,10 @@ public static class SignInHandlers
             {
                 var http = context.Transaction.GetHttpRequest()!.HttpContext;
                 var device = LinkedDeviceInfo.Of(http);
-                var client = await applications.FindByClientIdAsync(context.Request.ClientId!, context.CancellationToken)
+                // At the verification endpoint the device is the waiting screen, whose client is not the caller.
+                var clientId = device.ClientId ?? context.Request.ClientId
+                    ?? throw new InvalidOperationException("The sign-in names no client.");
+                var client = await applications.FindByClientIdAsync(clientId, context.CancellationToken)
                     ?? throw new InvalidOperationException("The sign-in's client is not registered.");
                 var descriptor = new OpenIddictAuthorizationDescriptor
                 {
@@ -124,8 +128,8 @@ public static class SignInHandlers
                 ? DateTimeOffset.FromUnixTimeSeconds(seconds)
                 : now + client.RefreshTokenAbsoluteLifetime;
             refresh.SetClaim(TokenClaims.FamilyExpiresAt, familyEnd.ToUnixTimeSeconds());
-            var lifetime = familyEnd - now < client.RefreshTokenIdleLifetime ? familyEnd - now : client.RefreshTokenIdleLifetime;
-            refresh.SetRefreshTokenLifetime(lifetime > TimeSpan.Zero ? lifetime : TimeSpan.FromSeconds(1));
+            // OpenIddict has dated the token by the idle lifetime; the family's end may come first.
+            if (refresh.GetExpirationDate() is not { } idleEnd || familyEnd < idleEnd) refresh.SetExpirationDate(familyEnd);
             return ValueTask.CompletedTask;
         }
     }
@@ -145,9 +149,9 @@ public static class SignInHandlers
 
         public ValueTask HandleAsync(GenerateTokenContext context)
         {
-            if (context.TokenType == TokenTypeHints.AccessToken)
+            if (context.TokenType == TokenTypeIdentifiers.AccessToken)
                 context.SigningCredentials = keys.GetSigningCredentials(options.Value.AccessTokenAlgorithm);
-            else if (context.TokenType == TokenTypeHints.IdToken)
+            else if (context.TokenType == TokenTypeIdentifiers.IdentityToken)
                 context.SigningCredentials = keys.GetSigningCredentials(
                     clients.Find(context.ClientId)?.IdTokenSignedResponseAlg ?? options.Value.IdentityTokenAlgorithm);
             return ValueTask.CompletedTask;
@@ -156,7 +160,7 @@ public static class SignInHandlers
 }
 
 /// <summary>Who the device of a new linked device is, as the endpoint that signs it in knows it.</summary>
-public sealed record LinkedDeviceInfo(string? Name, string? Ip, string? UserAgent)
+public sealed record LinkedDeviceInfo(string? Name, string? Ip, string? UserAgent, string? ClientId = null)
 {
     private const string ItemKey = "authserver:linked_device";
 

@@ -29,6 +29,12 @@ public static class TokenHandlers
         public async ValueTask HandleAsync(ValidateTokenRequestContext context)
         {
             if (!context.Request.IsDeviceCodeGrantType() || context.Request.DeviceCode is not { Length: > 0 } deviceCode) return;
+            // RFC 6749 §5.2: a client that may not use the grant hears so first, before anything about the code.
+            if (clients.Find(context.ClientId) is { } caller && !caller.GrantTypes.Contains(GrantTypes.DeviceCode))
+            {
+                context.Reject(Errors.UnauthorizedClient, "This client may not use the device code grant.");
+                return;
+            }
 
             var live = cache.Find(OpaqueSecret.Hash(deviceCode));
             if (live is null)

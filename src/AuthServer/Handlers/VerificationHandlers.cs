@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using System.Text.Json;
 using AuthServer.DeviceFlow;
 using AuthServer.Phone;

@@ -45,6 +45,7 @@ public static class AuthServerServices
 
         AddStorage(builder);
         AddIdentity(builder);
+        builder.AddProtocol();
         AddForwardedHeaders(builder);
 
         services.AddSingleton<IssuerResolver>();
@@ -57,18 +58,11 @@ public static class AuthServerServices
         services.AddScoped<ClientSeeder>();
         services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();
-        services.AddScoped<TokenIssuer>();
-        services.AddScoped<AccessTokenValidator>();
-        services.AddSingleton<VerifiedAccessTokens>();
-        services.AddSingleton<DeviceCodeGrant>();
-        services.AddScoped<RefreshTokenGrant>();
-        services.AddScoped<AuthorizationCodeGrant>();
-        services.AddSingleton<AuthorizationRequestValidator>();
+        services.AddSingleton<AccessTokenAuthentication>();
         services.AddScoped<CleanupJob>();
         services.AddHostedService<CleanupWorker>();
         services.AddHostedService<KeyRotationWorker>();
 
-        services.AddSingleton<EndSessionRequestValidator>();
         services.AddCors();
         services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, ClientCorsPolicyProvider>();
         services.AddSingleton<GuessLimiter>();

@@ -2,6 +2,8 @@ using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using Microsoft.EntityFrameworkCore;
 
+using OpenIddict.Abstractions;
+
 namespace AuthServer.Hosting;
 
 /// <summary>Runs <see cref="CleanupJob"/> every few minutes.</summary>
@@ -28,10 +30,13 @@ public sealed class CleanupWorker(IServiceScopeFactory scopes, TimeProvider cloc
 }
 
 /// <summary>
-/// Deletes what can no longer be used: login requests a day after they expired (kept that long for support questions)
-/// and expired refresh tokens; and forgets ended requests held in memory.
+/// Deletes what can no longer be used: login requests a day after they expired (kept that long for support questions),
+/// and, through OpenIddict's own pruning, tokens and authorizations (linked devices) that ended a day ago, or
+/// authorizations left without a valid token; and forgets ended requests held in memory.
 /// </summary>
-public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, GuessLimiter guesses, TimeProvider clock, ILogger<CleanupJob> logger)
+public sealed class CleanupJob(
+    AuthServerDbContext db, IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, LiveRequestCache cache,
+    GuessLimiter guesses, TimeProvider clock, ILogger<CleanupJob> logger)
 {
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
@@ -43,12 +48,12 @@ public sealed class CleanupJob(AuthServerDbContext db, LiveRequestCache cache, G
         var now = clock.GetUtcNow();
         var cutoff = now - Retention;
         var requests = await db.DeviceAuthorizations.Where(d => d.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
-        var tokens = await db.RefreshTokens.Where(t => t.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
+        var pruned = await tokens.PruneAsync(cutoff, cancellationToken);
+        var devices = await authorizations.PruneAsync(cutoff, cancellationToken);
         var evicted = cache.Evict(now - MemoryGrace);
         guesses.Sweep();
-        await db.AuthorizationCodes.Where(c => c.ExpiresAt < cutoff).ExecuteDeleteAsync(cancellationToken);
-        await db.RevokedAccessTokens.Where(r => r.ExpiresAt < now).ExecuteDeleteAsync(cancellationToken);
-        if (requests + tokens + evicted > 0)
-            logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} refresh tokens, {Evicted} cached requests", requests, tokens, evicted);
+        if (requests + pruned + devices + evicted > 0)
+            logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} tokens, {Devices} authorizations, {Evicted} cached requests",
+                requests, pruned, devices, evicted);
     }
 }

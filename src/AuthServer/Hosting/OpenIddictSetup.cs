@@ -38,6 +38,7 @@ public static class OpenIddictSetup
         var services = builder.Services;
         var tokens = builder.Configuration.GetSection(TokenOptions.Section).Get<TokenOptions>() ?? new TokenOptions();
         var scopes = new ScopeCatalog(builder.Configuration);
+        var issuer = builder.Configuration.GetSection(AuthServerOptions.Section).Get<AuthServerOptions>()?.Issuer;
 
         services.AddOpenIddict()
             .AddCore(core =>
@@ -61,6 +62,9 @@ public static class OpenIddictSetup
                     // RFC 8414 and OIDC Discovery publish the same document.
                     .SetConfigurationEndpointUris(OpenIdMetadataPath, OAuthMetadataPath)
                     .SetJsonWebKeySetEndpointUris(JwksPath);
+
+                // Unset (Development only, see AuthServerOptions), each request's own origin is the issuer.
+                if (issuer is not null) server.SetIssuer(issuer);
 
                 server.AllowAuthorizationCodeFlow()
                     .AllowDeviceAuthorizationFlow()

@@ -2,7 +2,9 @@ using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
+using AuthServer.Endpoints;
 using Microsoft.AspNetCore.Http.HttpResults;
+using OpenIddict.Abstractions;
 
 namespace AuthServer.Phone;
 
@@ -72,21 +74,47 @@ public static class PhoneApi
             state.MatchNumber is { } number ? NumberMatching.Choices(number) : null));
     }
 
-    public static Task<Results<NoContent, ProblemHttpResult>> ApproveAsync(string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow) =>
-        DecideAsync(scanId, body, approve: true, context, flow);
+    public static Task<Results<NoContent, ProblemHttpResult>> ApproveAsync(
+        string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow, TimeProvider clock) =>
+        DecideAsync(scanId, body, approve: true, context, flow, clock);
 
-    public static Task<Results<NoContent, ProblemHttpResult>> DenyAsync(string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow) =>
-        DecideAsync(scanId, body with { Number = null }, approve: false, context, flow);
+    public static Task<Results<NoContent, ProblemHttpResult>> DenyAsync(
+        string scanId, DecisionRequest body, HttpContext context, DeviceFlowService flow, TimeProvider clock) =>
+        DecideAsync(scanId, body with { Number = null }, approve: false, context, flow, clock);
+
+    /// <summary>
+    /// <c>/api/phone/scans/{id}/approve|deny</c>: the phone API's door to the verification endpoint
+    /// (<see cref="Handlers.VerificationHandlers.RecognisePhoneDecisions"/>).
+    /// </summary>
+    public static bool TryParseDecisionPath(PathString path, out string scanId, out bool approve)
+    {
+        scanId = "";
+        approve = false;
+        var segments = (path.Value ?? "").Split('/');
+        // "", "api", "phone", "scans", "{id}", "approve|deny"
+        if (segments.Length != 6 || segments[0] != "" || segments[1] != "api" || segments[2] != "phone" || segments[3] != "scans"
+            || segments[4].Length == 0 || segments[5] is not ("approve" or "deny"))
+            return false;
+        scanId = Uri.UnescapeDataString(segments[4]);
+        approve = segments[5] == "approve";
+        return true;
+    }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DecideAsync(
-        string scanId, DecisionRequest body, bool approve, HttpContext context, DeviceFlowService flow)
+        string scanId, DecisionRequest body, bool approve, HttpContext context, DeviceFlowService flow, TimeProvider clock)
     {
         var token = PhoneTokenFilter.TokenOf(context);
         if (string.IsNullOrEmpty(body.ConfirmTicket))
             return Problem(StatusCodes.Status403Forbidden, "Confirm ticket required", "Send the confirm_ticket the scan returned.");
 
-        var (outcome, _) = await flow.DecideAsync(scanId, token.Subject, approve, body.Number,
+        // The scan's user code came through OpenIddict's verification endpoint; it must still name this scan.
+        if (await Verification.LoginRequestIdAsync(context) != scanId)
+            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
+
+        var (outcome, decided) = await flow.DecideAsync(scanId, token.Subject, approve, body.Number,
             new TicketProof(body.ConfirmTicket, token.DeviceId), context.RequestAborted);
+        if (outcome is DecisionOutcome.Approved or DecisionOutcome.Denied or DecisionOutcome.WrongNumber)
+            await Verification.CompleteAsync(context, decided!, clock);
         return outcome switch
         {
             DecisionOutcome.Approved or DecisionOutcome.Denied => TypedResults.NoContent(),
@@ -107,10 +135,11 @@ public static class PhoneApi
             d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId)).ToList());
     }
 
-    public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(string id, HttpContext context, AuthServerDbContext db, TimeProvider clock)
+    public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(
+        string id, HttpContext context, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
     {
         var token = PhoneTokenFilter.TokenOf(context);
-        return await LinkedDevices.LogOutAsync(db, id, clock.GetUtcNow(), token.Subject, context.RequestAborted)
+        return await LinkedDevices.LogOutAsync(authorizations, tokens, id, token.Subject, context.RequestAborted)
             ? TypedResults.NoContent()
             : Problem(StatusCodes.Status404NotFound, "Unknown device", "This account has no such signed-in device.");
     }

@@ -1,3 +1,4 @@
+using OpenIddict.Abstractions;
 using System.Net.Http.Headers;
 using System.Text;
 using AuthServer.Clients;
@@ -6,23 +7,22 @@ using AuthServer.Data.Entities;
 namespace AuthServer.Protocol;
 
 /// <summary>
-/// Identifies the client of a protocol request (RFC 6749 §2.3): confidential clients with
-/// <c>client_secret_basic</c> or <c>client_secret_post</c>, public clients by <c>client_id</c> alone.
+/// Identifies the client of a request to our own client-facing endpoint, the push stream, as OpenIddict does at the
+/// token endpoint (RFC 6749 §2.3): confidential clients with <c>client_secret_basic</c> or <c>client_secret_post</c>,
+/// checked by OpenIddict's application manager; public clients by <c>client_id</c> alone.
 /// </summary>
 public sealed class ClientAuthenticator(ClientStore clients)
 {
-    public static readonly string[] SupportedMethods = ["client_secret_basic", "client_secret_post", "none"];
-
     /// <summary>Reads a protocol POST and authenticates its client: the first steps of every client-facing endpoint.</summary>
     public async Task<(ProtocolRequest? Request, Client? Client, OAuthError? Error)> ReadAndAuthenticateAsync(HttpContext context)
     {
         var (request, error) = await ProtocolRequest.ReadAsync(context);
         if (error is not null) return (null, null, error);
-        var (client, clientError) = Authenticate(context, request!);
+        var (client, clientError) = await AuthenticateAsync(context, request!);
         return clientError is not null ? (null, null, clientError) : (request, client, null);
     }
 
-    public (Client? Client, OAuthError? Error) Authenticate(HttpContext context, ProtocolRequest request)
+    public async Task<(Client? Client, OAuthError? Error)> AuthenticateAsync(HttpContext context, ProtocolRequest request)
     {
         var bodyId = request["client_id"];
         var bodySecret = request["client_secret"];
@@ -55,7 +55,10 @@ public sealed class ClientAuthenticator(ClientStore clients)
                 : (null, OAuthError.InvalidClient("This client is public and has no secret."));
         }
 
-        return !string.IsNullOrEmpty(secret) && ClientSecretHasher.Verify(secret, client.SecretHashes)
+        var applications = context.RequestServices.GetRequiredService<IOpenIddictApplicationManager>();
+        return !string.IsNullOrEmpty(secret)
+            && await applications.FindByClientIdAsync(client.ClientId, context.RequestAborted) is { } application
+            && await applications.ValidateClientSecretAsync(application, secret, context.RequestAborted)
             ? (client, null)
             : (null, OAuthError.InvalidClient("Client authentication failed."));
     }

@@ -23,7 +23,7 @@ public static class DeviceEventsEndpoint
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
 
     public static async Task<IResult> HandleAsync(
-        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, SqliteLanes lanes, TimeProvider clock)
+        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, TimeProvider clock)
     {
         var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
@@ -42,9 +42,9 @@ public static class DeviceEventsEndpoint
         // Proofs cost a signature check: only a bound request is made to pay it.
         if (live.State.DpopJkt is not null)
         {
-            var (dpop, dpopError) = await TokenEndpoint.CheckDpopAsync(context, client);
+            var (dpop, dpopError) = await DpopCheck.CheckAsync(context, client);
             if (dpopError is not null) return dpopError;
-            if (!live.State.AcceptsProofFrom(dpop?.Jkt)) return DeviceCodeGrant.WrongDpopKey;
+            if (!live.State.AcceptsProofFrom(dpop?.Jkt)) return DpopCheck.WrongKey;
         }
 
         // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node
@@ -53,7 +53,7 @@ public static class DeviceEventsEndpoint
             && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
             await flow.ReloadAsync(live.State.Id, context.RequestAborted);
 
-        return new EventStream(live, lanes, clock);
+        return new EventStream(live, clock);
     }
 
     /// <summary>The event for a snapshot: its name, its id and whether the stream ends with it.</summary>
@@ -81,7 +81,7 @@ public static class DeviceEventsEndpoint
     /// the keep-alive ping needs. Ten thousand of these stay open at once, so a stream holds no scoped service (no EF
     /// context, no user manager): the account is read once on a lane when it is first shown.
     /// </summary>
-    private sealed class EventStream(LiveRequest live, SqliteLanes lanes, TimeProvider clock) : IResult
+    private sealed class EventStream(LiveRequest live, TimeProvider clock) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
@@ -104,11 +104,6 @@ public static class DeviceEventsEndpoint
                     var (name, id, final) = EventFor(state, now);
                     if (id != lastSent)
                     {
-                        if (state.SubjectId is { } subject && account is null && name is "scanned" or "approved")
-                        {
-                            using var lane = await lanes.RentAsync(cancellationToken);
-                            account = MaskAccount(GrantSql.FindUser(lane, subject)?.Email ?? "");
-                        }
                         await WriteEventAsync(response, name, id, name is "scanned" or "approved" ? account : null,
                             name == "scanned" ? state.MatchNumber : null, cancellationToken);
                         lastSent = id;

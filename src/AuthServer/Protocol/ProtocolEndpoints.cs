@@ -1,37 +1,26 @@
 using AuthServer.Clients;
+using AuthServer.Endpoints;
+using AuthServer.Hosting;
 
 namespace AuthServer.Protocol;
 
 public static class ProtocolEndpoints
 {
-    /// <summary>Maps the OAuth endpoints, one file each.</summary>
+    /// <summary>
+    /// Maps the passthrough endpoints, where OpenIddict hands a validated request to us, and our own: the push stream
+    /// and the QR image. Discovery, the JWKS, device authorization, revocation and introspection are answered by
+    /// OpenIddict alone; the end-session passthrough is a page (<c>Pages/Logout</c>).
+    /// </summary>
     public static IEndpointRouteBuilder MapProtocolEndpoints(this IEndpointRouteBuilder app)
     {
         // What a browser app calls directly is open to the origins its client registered.
         var browserCallable = app.MapGroup("").RequireCors(ClientCorsPolicyProvider.Policy);
-        browserCallable.MapGet(Discovery.OAuthPath, Discovery.Handle);
-        browserCallable.MapGet(Discovery.OpenIdPath, Discovery.Handle);
-        browserCallable.MapGet(Jwks.Path, Jwks.Handle);
-        browserCallable.MapPost(DeviceAuthorizationEndpoint.Path, DeviceAuthorizationEndpoint.HandleAsync);
+        browserCallable.MapPost(OpenIddictSetup.TokenPath, TokenEndpoint.HandleAsync);
+        browserCallable.MapMethods(OpenIddictSetup.UserinfoPath, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
         browserCallable.MapPost(DeviceEventsEndpoint.Path, DeviceEventsEndpoint.HandleAsync);
-        browserCallable.MapPost(TokenEndpoint.Path, TokenEndpoint.HandleAsync);
-        browserCallable.MapMethods(UserinfoEndpoint.Path, ["GET", "POST"], UserinfoEndpoint.HandleAsync);
-        browserCallable.MapPost(RevocationEndpoint.Path, RevocationEndpoint.HandleAsync);
 
-        app.MapPost(IntrospectionEndpoint.Path, IntrospectionEndpoint.HandleAsync);
-
-        app.MapMethods(AuthorizeEndpoint.Path, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
+        app.MapMethods(OpenIddictSetup.AuthorizePath, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
         app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
-
-        // A wrong method still gets an OAuth error body rather than an empty 405.
-        foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path, RevocationEndpoint.Path, IntrospectionEndpoint.Path })
-        {
-            app.MapMethods(path, ["GET", "PUT", "DELETE", "PATCH"], (HttpContext context) =>
-            {
-                context.Response.Headers.Allow = "POST";
-                return new OAuthError("invalid_request", "Use POST.", StatusCodes.Status405MethodNotAllowed);
-            });
-        }
         return app;
     }
 }

@@ -33,7 +33,7 @@ public static class QrCodeEndpoint
             || !state.IsOpen(clock.GetUtcNow()))
             return TypedResults.Problem(statusCode: 404, title: "No such login request", detail: "The code is unknown, used or expired.");
 
-        var payload = DeviceAuthorizationEndpoint.VerificationUriComplete(issuers.Resolve(context.Request), normalized);
+        var payload = VerificationUri.Complete(issuers.Resolve(context.Request), normalized);
         using var generator = new QRCodeGenerator();
         using var data = generator.CreateQrCode(payload, QRCodeGenerator.ECCLevel.M);
         context.Response.Headers.CacheControl = "no-store";

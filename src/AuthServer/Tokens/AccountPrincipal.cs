@@ -22,16 +22,10 @@ public static class AccountPrincipal
         identity.SetClaim(Claims.Subject, user.Id);
         identity.SetClaim(Claims.AuthenticationTime, authTime.ToUnixTimeSeconds());
 
-        // OIDC Core §5.4: what each scope releases, in the ID token (and at userinfo, which reads the account).
-        if (granted.Contains(Scopes.Profile))
+        foreach (var (type, value) in ReleasedClaims(user, granted))
         {
-            identity.SetClaim(Claims.Name, user.DisplayName ?? user.UserName ?? user.Id);
-            if (user.UserName is { } userName) identity.SetClaim(Claims.PreferredUsername, userName);
-        }
-        if (granted.Contains(Scopes.Email) && user.Email is { } email)
-        {
-            identity.SetClaim(Claims.Email, email);
-            identity.SetClaim(Claims.EmailVerified, user.EmailConfirmed);
+            if (value is bool flag) identity.SetClaim(type, flag);
+            else identity.SetClaim(type, (string)value);
         }
 
         var principal = new ClaimsPrincipal(identity);
@@ -42,10 +36,33 @@ public static class AccountPrincipal
         {
             Claims.Subject => [Destinations.AccessToken, Destinations.IdentityToken],
             Claims.AuthenticationTime => [Destinations.AccessToken, Destinations.IdentityToken],
-            Claims.Name or Claims.PreferredUsername or Claims.Email or Claims.EmailVerified => [Destinations.IdentityToken],
+            Claims.Name or Claims.PreferredUsername or Claims.Email or Claims.EmailVerified or Claims.PhoneNumber or Claims.PhoneNumberVerified
+                => [Destinations.IdentityToken],
             _ => [],
         });
         return principal;
+    }
+
+    /// <summary>OIDC Core §5.4: the claims about the account that the granted scopes release (ID token, userinfo).</summary>
+    public static Dictionary<string, object> ReleasedClaims(ApplicationUser user, IReadOnlySet<string> scopes)
+    {
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal);
+        if (scopes.Contains(Scopes.Profile))
+        {
+            claims[Claims.Name] = user.DisplayName ?? user.UserName ?? user.Id;
+            if (user.UserName is { } userName) claims[Claims.PreferredUsername] = userName;
+        }
+        if (scopes.Contains(Scopes.Email) && user.Email is { } email)
+        {
+            claims[Claims.Email] = email;
+            claims[Claims.EmailVerified] = user.EmailConfirmed;
+        }
+        if (scopes.Contains(Scopes.Phone) && user.PhoneNumber is { } phone)
+        {
+            claims[Claims.PhoneNumber] = phone;
+            claims[Claims.PhoneNumberVerified] = user.PhoneNumberConfirmed;
+        }
+        return claims;
     }
 
     /// <summary>The <c>auth_time</c> a token carries (OIDC Core §2), or null.</summary>

@@ -1,65 +1,64 @@
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Tokens;
 
-/// <summary>Records the device behind every grant: created on first sign-in, touched on every refresh.</summary>
+/// <summary>A signed-in device of an account, as the account's device list shows it.</summary>
+public sealed record LinkedDevice(string Id, string Name, string ClientId, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, string? LastIp);
+
+/// <summary>
+/// Linked devices are OpenIddict's ad-hoc authorizations (see <see cref="Handlers.SignInHandlers.AttachLinkedDevice"/>):
+/// one per signed-in device, whose id every token of the device carries as <c>device_id</c>. Logging a device out
+/// revokes the authorization and its tokens, which every check of its tokens sees at once.
+/// </summary>
 public static class LinkedDevices
 {
     public const int MaxNameLength = 100;
     private const int MaxUserAgentLength = 512;
 
-    /// <summary>A new linked device, added to <paramref name="db"/>'s unit of work.</summary>
-    public static LinkedDevice Create(AuthServerDbContext db, HttpContext context, string userId, Client client, string? name, DateTimeOffset now)
+    /// <summary>The user's signed-in devices, most recently used first: valid ad-hoc authorizations that led to tokens.</summary>
+    public static async Task<List<LinkedDevice>> ActiveOfAsync(AuthServerDbContext db, string userId, CancellationToken cancellationToken)
     {
-        var device = New(context, userId, client, name, now);
-        db.LinkedDevices.Add(device);
-        return device;
-    }
-
-    /// <summary>A new linked device for the caller to store.</summary>
-    public static LinkedDevice New(HttpContext context, string userId, Client client, string? name, DateTimeOffset now)
-    {
-        var device = new LinkedDevice
-        {
-            Id = Guid.CreateVersion7(now).ToString("N"),
-            UserId = userId,
-            ClientId = client.ClientId,
-            Name = string.IsNullOrWhiteSpace(name) ? client.DisplayName : name,
-            CreatedAt = now,
-        };
-        Touch(device, context, now);
-        return device;
-    }
-
-    public static void Touch(LinkedDevice device, HttpContext context, DateTimeOffset now)
-    {
-        device.LastUsedAt = now;
-        device.LastIp = context.Connection.RemoteIpAddress?.ToString();
-        device.UserAgent = Truncate(context.Request.Headers.UserAgent.ToString());
+        var rows = await db.Authorizations.AsNoTracking()
+            .Where(a => a.Subject == userId && a.Type == AuthorizationTypes.AdHoc && a.Status == Statuses.Valid)
+            // A code that was never redeemed did not sign a device in.
+            .Where(a => a.Tokens.Any(t => t.Type == TokenTypeIdentifiers.RefreshToken || t.Type == TokenTypeIdentifiers.AccessToken))
+            .Select(a => new { a.Id, a.DeviceName, ClientId = a.Application!.ClientId, a.CreationDate, a.LastUsedAt, a.LastIp })
+            .ToListAsync(cancellationToken);
+        return rows
+            .Select(a => new LinkedDevice(a.Id!, a.DeviceName ?? a.ClientId ?? "", a.ClientId ?? "",
+                new DateTimeOffset(a.CreationDate ?? DateTime.UnixEpoch, TimeSpan.Zero), a.LastUsedAt ?? default, a.LastIp))
+            .OrderByDescending(d => d.LastUsedAt)
+            .ToList();
     }
 
     /// <summary>
-    /// Logs a device out: the device is marked revoked, which every access-token check sees at once, and its refresh
-    /// tokens are revoked. With <paramref name="userId"/>, only that user's device. False when there was none to log out.
+    /// Logs a device out: its authorization is revoked and so is every token issued to it. With
+    /// <paramref name="userId"/>, only that user's device. False when there was none to log out.
     /// </summary>
-    public static async Task<bool> LogOutAsync(AuthServerDbContext db, string deviceId, DateTimeOffset now, string? userId, CancellationToken cancellationToken)
+    public static async Task<bool> LogOutAsync(
+        IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, string deviceId, string? userId, CancellationToken cancellationToken)
     {
-        var devices = db.LinkedDevices.Where(d => d.Id == deviceId && d.RevokedAt == null);
-        if (userId is not null) devices = devices.Where(d => d.UserId == userId);
-        if (await devices.ExecuteUpdateAsync(s => s.SetProperty(d => d.RevokedAt, now), cancellationToken) == 0) return false;
-        await db.RefreshTokens.Where(t => t.LinkedDeviceId == deviceId && t.RevokedAt == null)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.RevokedAt, now), cancellationToken);
+        if (await authorizations.FindByIdAsync(deviceId, cancellationToken) is not Authorization authorization
+            || authorization.Type != AuthorizationTypes.AdHoc || authorization.Status != Statuses.Valid
+            || (userId is not null && authorization.Subject != userId))
+            return false;
+        if (!await authorizations.TryRevokeAsync(authorization, cancellationToken)) return false;
+        await tokens.RevokeByAuthorizationIdAsync(deviceId, cancellationToken);
         return true;
     }
 
-    /// <summary>The user's signed-in devices, most recently used first.</summary>
-    public static Task<List<LinkedDevice>> ActiveOfAsync(AuthServerDbContext db, string userId, CancellationToken cancellationToken) =>
-        db.LinkedDevices.AsNoTracking()
-            .Where(d => d.UserId == userId && d.RevokedAt == null)
-            .OrderByDescending(d => d.LastUsedAt)
-            .ToListAsync(cancellationToken);
+    /// <summary>Records that the device used its grant just now, from where: shown in the device list.</summary>
+    public static Task TouchAsync(AuthServerDbContext db, string deviceId, HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var ip = context.Connection.RemoteIpAddress?.ToString();
+        return db.Authorizations.Where(a => a.Id == deviceId).ExecuteUpdateAsync(u => u
+            .SetProperty(a => a.LastUsedAt, now)
+            .SetProperty(a => a.LastIp, ip), cancellationToken);
+    }
 
     public static string? Truncate(string? userAgent) =>
         string.IsNullOrEmpty(userAgent) ? null : userAgent.Length <= MaxUserAgentLength ? userAgent : userAgent[..MaxUserAgentLength];

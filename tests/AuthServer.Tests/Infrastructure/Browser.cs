@@ -45,7 +45,7 @@ public static partial class Browser
     {
         var response = await browser.PostAsync($"/device?handler={(approve ? "Approve" : "Deny")}", new FormUrlEncodedContent(new Dictionary<string, string>
         {
-            ["Input.UserCode"] = userCode,
+            ["user_code"] = userCode,
             ["__RequestVerificationToken"] = AntiforgeryToken(consentPage),
         }));
         response.StatusCode.ShouldBe(HttpStatusCode.OK);

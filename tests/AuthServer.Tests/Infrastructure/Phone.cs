@@ -17,7 +17,7 @@ namespace AuthServer.Tests.Infrastructure;
 /// </summary>
 public sealed class PhoneApp
 {
-    public const string Scope = "openid profile offline_access phone";
+    public const string Scope = "openid profile offline_access phone_app";
     public const string Prefix = "/api/phone";
 
     private readonly HttpClient _http;

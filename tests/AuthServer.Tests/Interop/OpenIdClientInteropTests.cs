@@ -100,11 +100,11 @@ public sealed class OpenIdClientInteropTests(ITestOutputHelper output) : IDispos
             Text("id_token_sub").ShouldBe(demo.Id);
             Text("refreshed_id_token_sub").ShouldBe(demo.Id);
             var deviceId = Text("device_id");
-            var device = await scope.ServiceProvider.GetRequiredService<AuthServerDbContext>().LinkedDevices
-                .SingleAsync(d => d.Id == deviceId);
-            device.UserId.ShouldBe(demo.Id);
-            device.ClientId.ShouldBe(ClientId);
-            device.Name.ShouldBe(DeviceName);
+            var device = await scope.ServiceProvider.GetRequiredService<AuthServerDbContext>().Authorizations
+                .Include(a => a.Application).SingleAsync(a => a.Id == deviceId);
+            device.Subject.ShouldBe(demo.Id);
+            device.Application!.ClientId.ShouldBe(ClientId);
+            device.DeviceName.ShouldBe(DeviceName);
         }
         finally
         {

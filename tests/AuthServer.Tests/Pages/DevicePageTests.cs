@@ -110,7 +110,7 @@ public sealed class DevicePageTests(AuthServerFactory factory) : IClassFixture<A
         await phone.OpenVerificationAsync(started.Get("user_code"));
 
         var response = await phone.PostAsync("/device?handler=Approve",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["Input.UserCode"] = started.Get("user_code") }));
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["user_code"] = started.Get("user_code") }));
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await _device.PollAsync(started.Get("device_code"))).Error.ShouldBe("authorization_pending");

@@ -691,7 +691,7 @@ public sealed class PhoneApiNumberMatchingTests(NumberMatchingServer server) : I
         public Task<HttpResponseMessage> PickAsync(int number) =>
             Browser.PostAsync("/device?handler=Approve", new FormUrlEncodedContent(new Dictionary<string, string>
             {
-                ["Input.UserCode"] = Screen.UserCode,
+                ["user_code"] = Screen.UserCode,
                 ["number"] = number.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["__RequestVerificationToken"] = Infrastructure.Browser.AntiforgeryToken(Page),
             }));

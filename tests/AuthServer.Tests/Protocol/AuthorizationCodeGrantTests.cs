@@ -9,7 +9,7 @@ public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : ICl
 {
     private readonly HttpClient _app = factory.CreateClient();
 
-    private async Task<(string Code, CodeFlow.Pkce Pkce)> PhoneCodeAsync(string scope = "openid profile offline_access phone", Dictionary<string, string?>? extra = null)
+    private async Task<(string Code, CodeFlow.Pkce Pkce)> PhoneCodeAsync(string scope = "openid profile offline_access phone_app", Dictionary<string, string?>? extra = null)
     {
         var browser = factory.CreateBrowser();
         await browser.SignInAsync();
@@ -23,7 +23,7 @@ public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : ICl
         // The phone app opens the authorize URL in a browser that is not signed in yet.
         var browser = factory.CreateBrowser();
         var pkce = CodeFlow.Pkce.New();
-        var authorize = CodeFlow.AuthorizeUrl("phone", "http://127.0.0.1:49152/callback", pkce, "openid profile offline_access phone",
+        var authorize = CodeFlow.AuthorizeUrl("phone", "http://127.0.0.1:49152/callback", pkce, "openid profile offline_access phone_app",
             extra: new() { ["device_name"] = "Pixel 9" });
         var toLogin = await browser.GetAsync(authorize);
         toLogin.StatusCode.ShouldBe(HttpStatusCode.Redirect);
@@ -48,7 +48,7 @@ public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : ICl
 
         tokens.Status.ShouldBe(HttpStatusCode.OK);
         var access = new JsonWebToken(tokens.Get("access_token"));
-        access.GetClaim("scope").Value.ShouldBe("openid profile offline_access phone");
+        access.GetClaim("scope").Value.ShouldBe("openid profile offline_access phone_app");
         access.GetClaim("client_id").Value.ShouldBe("phone");
         var deviceId = access.GetClaim("device_id").Value;
         deviceId.ShouldNotBeNullOrEmpty();

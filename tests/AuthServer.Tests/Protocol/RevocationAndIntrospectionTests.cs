@@ -1,3 +1,4 @@
+using OpenIddict.Abstractions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -334,8 +335,9 @@ public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) :
 
         await using (var scope = factory.Services.CreateAsyncScope())
         {
-            var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
-            (await LinkedDevices.LogOutAsync(db, deviceId, factory.Clock.GetUtcNow(), userId: null, CancellationToken.None)).ShouldBeTrue();
+            var services = scope.ServiceProvider;
+            (await LinkedDevices.LogOutAsync(services.GetRequiredService<IOpenIddictAuthorizationManager>(),
+                services.GetRequiredService<IOpenIddictTokenManager>(), deviceId, userId: null, CancellationToken.None)).ShouldBeTrue();
         }
 
         ShouldBeInactive(await IntrospectAsync(tokens.Get("access_token")));

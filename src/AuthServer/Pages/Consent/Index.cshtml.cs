@@ -1,24 +1,30 @@
-using AuthServer.Data;
-using AuthServer.Data.Entities;
+using AuthServer.Clients;
+using AuthServer.Endpoints;
 using AuthServer.Hosting;
-using AuthServer.Protocol;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.WebUtilities;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Pages.Consent;
 
 /// <summary>
 /// Asks the signed-in user whether a third-party application may have the scopes it asked for. The decision is
-/// remembered per user and client. The page re-validates the authorization request it came from, so it can only
-/// ever send the user back to that request or, on denial, to the client's registered redirect URI.
+/// remembered as a permanent OpenIddict authorization per user and client. Either way the user goes back to the
+/// authorization request, which OpenIddict validates again: a forged return URL can only ever lead to the client's
+/// registered redirect URI.
 /// </summary>
 [Authorize]
-public sealed class IndexModel(AuthorizationRequestValidator validator, AuthServerDbContext db, ScopeCatalog scopes, IssuerResolver issuers, TimeProvider clock)
-    : PageModel
+public sealed class IndexModel(
+    ClientStore clients, ScopeCatalog scopes, IOpenIddictApplicationManager applications, IOpenIddictAuthorizationManager authorizations,
+    TimeProvider clock) : PageModel
 {
+    /// <summary>Added to the authorization request when the user denies; the endpoint then answers access_denied.</summary>
+    public const string DeniedParameter = "consent_denied";
+
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
@@ -30,45 +36,52 @@ public sealed class IndexModel(AuthorizationRequestValidator validator, AuthServ
 
     public IActionResult OnGet()
     {
-        if (Load() is not { } request) return Page();
-        ClientName = request.Client.DisplayName;
-        ScopeDescriptions = request.Scopes.Select(scopes.Describe).ToList();
+        if (Load() is not var (client, requested)) return Page();
+        ClientName = client.DisplayName;
+        ScopeDescriptions = requested.Select(scopes.Describe).ToList();
         return Page();
     }
 
     public async Task<IActionResult> OnPostAllowAsync()
     {
-        if (Load() is not { } request) return Page();
-        var now = clock.GetUtcNow();
-        var consent = await db.Consents.FindAsync(UserId, request.Client.ClientId);
-        if (consent is null)
+        if (Load() is not var (client, requested)) return Page();
+        var application = await applications.FindByClientIdAsync(client.ClientId) ?? throw new InvalidOperationException("The client is gone.");
+        var consent = new OpenIddictAuthorizationDescriptor
         {
-            consent = new Data.Entities.Consent { UserId = UserId, ClientId = request.Client.ClientId, Scope = "", CreatedAt = now };
-            db.Consents.Add(consent);
-        }
-        consent.Scope = string.Join(' ', consent.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Union(request.Scopes));
-        consent.UpdatedAt = now;
-        await db.SaveChangesAsync();
+            ApplicationId = await applications.GetIdAsync(application),
+            CreationDate = clock.GetUtcNow(),
+            Status = Statuses.Valid,
+            Subject = UserId,
+            Type = AuthorizationTypes.Permanent,
+        };
+        consent.Scopes.UnionWith(requested);
+        await authorizations.CreateAsync(consent);
         return LocalRedirect(ReturnUrl!);
     }
 
     public IActionResult OnPostDeny()
     {
-        if (Load() is not { } request) return Page();
-        return Redirect(AuthorizeEndpoint.ErrorRedirect(request, issuers.Resolve(Request), "access_denied", "The user denied the request."));
+        if (Load() is null) return Page();
+        return LocalRedirect(QueryHelpers.AddQueryString(ReturnUrl!, DeniedParameter, "1"));
     }
 
-    /// <summary>The authorization request behind <see cref="ReturnUrl"/>, or null with <see cref="Problem"/> set.</summary>
-    private AuthorizationRequest? Load()
+    /// <summary>The client and the scopes (those it may ask for) behind <see cref="ReturnUrl"/>, or null with <see cref="Problem"/> set.</summary>
+    private (Client Client, string[] Scopes)? Load()
     {
-        if (ReturnUrl is null || !ReturnUrl.StartsWith(AuthorizeEndpoint.Path + "?", StringComparison.Ordinal) || !Url.IsLocalUrl(ReturnUrl))
+        if (ReturnUrl is null || !ReturnUrl.StartsWith(OpenIddictSetup.AuthorizePath + "?", StringComparison.Ordinal) || !Url.IsLocalUrl(ReturnUrl))
         {
             Problem = "This page was opened without a sign-in request.";
             return null;
         }
         var query = QueryHelpers.ParseQuery(ReturnUrl[(ReturnUrl.IndexOf('?') + 1)..]);
-        if (validator.Validate(query) is AuthorizationValidation.Valid valid) return valid.Request;
-        Problem = "The sign-in request is not valid any more. Go back to the application and start again.";
-        return null;
+        if (clients.Find(query.GetValueOrDefault("client_id").ToString()) is not { FirstParty: false } client)
+        {
+            Problem = "The sign-in request is not valid any more. Go back to the application and start again.";
+            return null;
+        }
+        var requested = query.TryGetValue("scope", out var scope)
+            ? scope.ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(client.Scopes.Contains).Distinct().ToArray()
+            : [.. client.Scopes];
+        return (client, requested);
     }
 }

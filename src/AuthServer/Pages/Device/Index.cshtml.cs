@@ -1,5 +1,6 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
+using AuthServer.Endpoints;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
@@ -14,9 +15,6 @@ namespace AuthServer.Pages.Device;
 [Authorize]
 public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, GuessLimiter guesses, TimeProvider clock) : PageModel
 {
-    [BindProperty]
-    public InputModel Input { get; set; } = new();
-
     public DevicePageState State { get; private set; } = DevicePageState.EnterCode;
     public ConsentViewModel? Consent { get; private set; }
     public string? DeviceName { get; private set; }
@@ -26,7 +24,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     public async Task OnGetAsync([FromQuery(Name = "user_code")] string? userCode)
     {
         if (userCode is null) return;
-        if (await FindAsync(userCode) is not { } request) return;
+        if (await FindAsync() is not { } request) return;
 
         var (outcome, state, _, _) = await flow.ScanAsync(request, UserId, phoneDeviceId: null, HttpContext.RequestAborted);
         State = outcome switch
@@ -44,9 +42,11 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
 
     private async Task DecideAsync(bool approve, int? number)
     {
-        if (await FindAsync(Input.UserCode) is not { } request) return;
+        if (await FindAsync() is not { } request) return;
 
         var (outcome, current) = await flow.DecideAsync(request.Id, UserId, approve, number, ticket: null, HttpContext.RequestAborted);
+        if (outcome is DecisionOutcome.Approved or DecisionOutcome.Denied or DecisionOutcome.WrongNumber)
+            await Verification.CompleteAsync(HttpContext, current!, clock);
         DeviceName = request.DeviceName ?? clients.Find(request.ClientId)?.DisplayName;
         State = outcome switch
         {
@@ -58,8 +58,12 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
         };
     }
 
-    /// <summary>Finds the request for a typed or linked code, or sets the page to say why there is none.</summary>
-    private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
+    /// <summary>
+    /// The request behind the code OpenIddict's verification endpoint received (typed or linked), or null with the
+    /// page set to say why there is none. Every lookup counts against the guessing limits (RFC 8628 §5.1), and a
+    /// limited caller learns nothing about the code.
+    /// </summary>
+    private async Task<DeviceAuthorizationState?> FindAsync()
     {
         if (guesses.TryAcquire(HttpContext, UserId) is { } retryAfter)
         {
@@ -68,8 +72,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
             return null;
         }
         State = DevicePageState.NotFound;
-        if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
-        return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
+        return await Verification.LoginRequestIdAsync(HttpContext) is { } id ? await flow.FindByIdAsync(id, HttpContext.RequestAborted) : null;
     }
 
     private DevicePageState Closed(DeviceAuthorizationState state) => state.Status switch

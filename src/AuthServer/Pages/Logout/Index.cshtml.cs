@@ -1,56 +1,67 @@
 using AuthServer.Data.Entities;
-using AuthServer.Protocol;
+using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace AuthServer.Pages.Logout;
 
 /// <summary>
-/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0). With an ID token hint for the signed-in user the
-/// logout happens at once; without one, the user confirms first, so a third-party page cannot sign people out.
-/// Applications may GET or POST here, so antiforgery is checked only on the user's own confirmation.
+/// The end-session endpoint's passthrough (OpenID Connect RP-Initiated Logout 1.0). OpenIddict has checked the
+/// <c>id_token_hint</c> (one of our ID tokens; expired is fine, it identifies rather than authorizes) and that a
+/// <c>post_logout_redirect_uri</c> is registered for the client, so this page is no open redirector. With a hint for
+/// the signed-in user the logout happens at once; without one, the user confirms first, so a third-party page cannot
+/// sign people out. Applications may GET or POST here, so antiforgery is checked only on the user's own confirmation.
 /// </summary>
 [IgnoreAntiforgeryToken]
-public sealed class IndexModel(EndSessionRequestValidator validator, SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery) : PageModel
+public sealed class IndexModel(SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery) : PageModel
 {
+    private const string ConfirmField = "confirm";
+
     public string? Problem { get; private set; }
     public bool SignedOut { get; private set; }
     public IReadOnlyDictionary<string, string> Carried { get; private set; } = new Dictionary<string, string>();
 
-    public Task<IActionResult> OnGetAsync() => HandleAsync(Request.Query, confirmed: false);
+    public Task<IActionResult> OnGetAsync() => HandleAsync(confirmed: false);
 
     public async Task<IActionResult> OnPostAsync()
     {
-        var form = await Request.ReadFormAsync();
-        var confirmed = form.ContainsKey("confirm");
+        var confirmed = Request.HasFormContentType && (await Request.ReadFormAsync()).ContainsKey(ConfirmField);
         if (confirmed && !await antiforgery.IsRequestValidAsync(HttpContext))
             return BadRequest();
-        return await HandleAsync(form.Where(p => p.Key is not ("confirm" or "__RequestVerificationToken")), confirmed);
+        return await HandleAsync(confirmed);
     }
 
-    private async Task<IActionResult> HandleAsync(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> parameters, bool confirmed)
+    private async Task<IActionResult> HandleAsync(bool confirmed)
     {
-        var list = parameters.ToList();
-        var (request, problem) = await validator.ValidateAsync(Request, list);
+        var request = HttpContext.GetOpenIddictServerRequest();
         if (request is null)
         {
-            Problem = problem;
+            Problem = "The sign-out request could not be read.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
 
+        var hint = (await HttpContext.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
         var signedIn = signIn.IsSignedIn(User);
-        var hintIsThisUser = request.HintSubject is not null && request.HintSubject == signIn.UserManager.GetUserId(User);
+        var hintIsThisUser = hint?.GetClaim(Claims.Subject) is { } subject && subject == signIn.UserManager.GetUserId(User);
         if (signedIn && !confirmed && !hintIsThisUser)
         {
-            Carried = list.Where(p => p.Value.Count == 1).ToDictionary(p => p.Key, p => p.Value.ToString());
+            Carried = request.GetParameters()
+                .Where(p => p.Key is not (ConfirmField or "__RequestVerificationToken") && (string?)p.Value is not null)
+                .ToDictionary(p => p.Key, p => (string)p.Value!);
             return Page();
         }
 
         if (signedIn) await signIn.SignOutAsync();
-        if (request.ReturnTo is not null) return Redirect(request.ReturnTo);
+        // OpenIddict returns to the validated post_logout_redirect_uri, with the state (§3); without one, we say so here.
+        if (request.PostLogoutRedirectUri is not null)
+            return SignOut(new AuthenticationProperties(), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         SignedOut = true;
         return Page();
     }

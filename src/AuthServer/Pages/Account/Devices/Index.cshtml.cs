@@ -6,11 +6,14 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
+using OpenIddict.Abstractions;
+
 namespace AuthServer.Pages.Account.Devices;
 
 /// <summary>The account's linked devices on the web, each with a log-out button (the phone API has the same list).</summary>
 [Authorize]
-public sealed class IndexModel(AuthServerDbContext db, ClientStore clients, TimeProvider clock) : PageModel
+public sealed class IndexModel(
+    AuthServerDbContext db, ClientStore clients, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens) : PageModel
 {
     public IReadOnlyList<LinkedDevice> Devices { get; private set; } = [];
     public string? LoggedOut { get; private set; }
@@ -24,7 +27,7 @@ public sealed class IndexModel(AuthServerDbContext db, ClientStore clients, Time
     public async Task<IActionResult> OnPostLogOutAsync(string id)
     {
         var device = (await LinkedDevices.ActiveOfAsync(db, UserId, HttpContext.RequestAborted)).FirstOrDefault(d => d.Id == id);
-        if (device is not null && await LinkedDevices.LogOutAsync(db, id, clock.GetUtcNow(), UserId, HttpContext.RequestAborted))
+        if (device is not null && await LinkedDevices.LogOutAsync(authorizations, tokens, id, UserId, HttpContext.RequestAborted))
             LoggedOut = device.Name;
         await OnGetAsync();
         return Page();
