@@ -96,7 +96,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         });
     }
 
-    /// <summary>The in-memory test server has no client address; a test picks one with this header.</summary>
+    /// <summary>
+    /// The in-memory test server has no client address; a test picks one with this header. A startup filter's middleware
+    /// runs before the server's own pipeline, so the forwarded-headers middleware sees this address as the peer.
+    /// </summary>
     public const string RemoteIpHeader = "X-Test-Remote-Ip";
 
     private sealed class RemoteAddressFromTestHeader : Microsoft.AspNetCore.Hosting.IStartupFilter
