@@ -88,7 +88,7 @@ public static class AuthServerServices
             });
             options.DocInclusionPredicate((document, api) => api.GroupName == document);
         });
-        services.AddRazorPages();
+        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests);
         return builder;
     }
 
