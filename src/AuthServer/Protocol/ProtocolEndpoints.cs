@@ -21,7 +21,7 @@ public static class ProtocolEndpoints
         app.MapPost(IntrospectionEndpoint.Path, IntrospectionEndpoint.HandleAsync);
 
         app.MapMethods(AuthorizeEndpoint.Path, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
-        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
+        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.Handle);
 
         // A wrong method still gets an OAuth error body rather than an empty 405.
         foreach (var path in new[] { DeviceAuthorizationEndpoint.Path, TokenEndpoint.Path, RevocationEndpoint.Path, IntrospectionEndpoint.Path })
