@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using AuthServer.Dpop;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -272,7 +273,7 @@ public sealed class AccessTokenEvents(DpopProofValidator proofs, ILogger<AccessT
         return $"{scheme} {string.Join(", ", parameters)}";
     }
 
-    private void Refuse(Microsoft.AspNetCore.Authentication.ResultContext<JwtBearerOptions> context, Outcome outcome, string scheme, string error, string description)
+    private void Refuse(ResultContext<JwtBearerOptions> context, Outcome outcome, string scheme, string error, string description)
     {
         outcome.Refusal = Record(scheme, error, description);
         context.Fail(description);

@@ -502,6 +502,32 @@ public sealed class DpopTests(AuthServerFactory factory) : IClassFixture<AuthSer
         ShouldBeInvalidProof(await StartWithProofAsync("not-a-jwt"));
     }
 
+    [Fact]
+    public async Task The_metadata_names_the_proof_algorithms_accepted()
+    {
+        var metadata = JsonDocument.Parse(await _http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
+
+        metadata.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(a => a.GetString())
+            .ShouldBe(["ES256", "ES384", "RS256", "PS256"]);
+    }
+
+    [Fact]
+    public async Task Narrowing_Dpop_Algorithms_narrows_the_metadata_and_the_proofs_accepted_alike()
+    {
+        using var narrow = AuthServerFactory.With(new() { ["Dpop:Algorithms:0"] = "ES256" });
+        var http = narrow.CreateClient();
+        using var rsa = DpopKey.Rsa(narrow.Clock);
+        using var ec = DpopKey.Ec(narrow.Clock);
+
+        var metadata = JsonDocument.Parse(await http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
+        metadata.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(a => a.GetString()).ShouldBe(["ES256"]);
+
+        var refused = await rsa.StartAsync(http);
+        ShouldBeInvalidProof(refused);
+        refused.Get("error_description").ShouldContain("alg");
+        ShouldBeStarted(await ec.StartAsync(http));
+    }
+
     // ---- A client that must use DPoP ----
 
     [Fact]
