@@ -484,6 +484,24 @@ public sealed class DpopTests(AuthServerFactory factory) : IClassFixture<AuthSer
     }
 
     [Fact]
+    public async Task A_replay_cache_full_of_live_proofs_refuses_new_ones_instead_of_growing()
+    {
+        using var small = AuthServerFactory.With(new() { ["Dpop:ReplayCacheSize"] = "1" });
+        var http = small.CreateClient();
+        using var first = DpopKey.Ec(small.Clock);
+        using var second = DpopKey.Ec(small.Clock);
+
+        ShouldBeStarted(await first.StartAsync(http));
+        var refused = await second.StartAsync(http);
+
+        ShouldBeInvalidProof(refused);
+        refused.Get("error_description").ShouldContain("Too many DPoP proofs");
+        // Once the first proof could no longer pass its iat check, its place is free again.
+        small.Clock.Advance(TimeSpan.FromSeconds(61));
+        ShouldBeStarted(await second.StartAsync(http));
+    }
+
+    [Fact]
     public async Task Two_DPoP_headers_are_invalid()
     {
         using var key = NewKey();
