@@ -37,7 +37,6 @@ public static class AuthServerServices
                 $"Tokens:AccessTokenAlgorithm and Tokens:IdentityTokenAlgorithm must be one of {string.Join(", ", SigningKeyStore.Algorithms)}.")
             .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
-        services.AddOptions<DpopOptions>().BindConfiguration(DpopOptions.Section);
         services.AddOptions<KeyRotationOptions>().BindConfiguration(KeyRotationOptions.Section)
             .Validate(o => o.RotationPeriod > o.PublishAhead && o.CheckInterval > TimeSpan.Zero && o.KeepRetired > TimeSpan.Zero,
                 "Keys: RotationPeriod must exceed PublishAhead; CheckInterval and KeepRetired must be positive.")
@@ -53,7 +52,9 @@ public static class AuthServerServices
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<LiveRequestCache>();
         services.AddSingleton<SigningKeyStore>();
-        services.AddSingleton<DpopProofValidator>();
+        services.AddSingleton<IDpopRequestUri, IssuerDpopRequestUri>();
+        services.AddSingleton<IDpopNonceKeySource, SigningKeyNonceKeySource>();
+        services.AddDpopProofValidation().BindConfiguration(DpopOptions.Section);
         services.AddScoped<ClientSeeder>();
         services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();

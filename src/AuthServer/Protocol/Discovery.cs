@@ -15,7 +15,7 @@ public static class Discovery
     public const string OAuthPath = "/.well-known/oauth-authorization-server";
     public const string OpenIdPath = "/.well-known/openid-configuration";
 
-    public static IResult Handle(HttpContext context, IssuerResolver issuers, ScopeCatalog scopes, IOptions<TokenOptions> tokens)
+    public static IResult Handle(HttpContext context, IssuerResolver issuers, ScopeCatalog scopes, IOptions<TokenOptions> tokens, DpopProofValidator dpop)
     {
         var issuer = issuers.Resolve(context.Request);
         context.Response.Headers.CacheControl = "public, max-age=300";
@@ -44,7 +44,7 @@ public static class Discovery
             ["request_uri_parameter_supported"] = false,
             ["claims_parameter_supported"] = false,
             ["token_endpoint_auth_methods_supported"] = ClientAuthenticator.SupportedMethods,
-            ["dpop_signing_alg_values_supported"] = DpopProofValidator.Algorithms,
+            ["dpop_signing_alg_values_supported"] = dpop.AcceptedAlgorithms,
             ["scopes_supported"] = scopes.Names.ToArray(),
             // OpenID Connect Discovery 1.0 §3, for the ID tokens the token endpoint returns with the openid scope.
             ["subject_types_supported"] = new[] { "public" },
