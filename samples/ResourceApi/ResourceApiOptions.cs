@@ -20,12 +20,17 @@ public sealed class ResourceApiOptions
     /// <summary>How far the authorization server's clock may be ahead of or behind ours, for <c>exp</c> and <c>nbf</c>.</summary>
     public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a fetched key set is used before it is fetched again on the next request.</summary>
+    /// <summary>
+    /// How long the handler uses fetched metadata and keys before it fetches them again (its
+    /// <c>AutomaticRefreshInterval</c>, at least five minutes). Measured by the system clock: the handler takes no
+    /// TimeProvider.
+    /// </summary>
     public TimeSpan KeySetLifetime { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
     /// A token signed by a key we do not know fetches the key set again, but not more often than this: tokens with
-    /// made-up key ids must not turn this API into a flood of requests to the authorization server.
+    /// made-up key ids must not turn this API into a flood of requests to the authorization server. The handler's
+    /// <c>RefreshInterval</c>, at least one second; the first such fetch after start-up is never held back.
     /// </summary>
     public TimeSpan MinimumKeyRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
 

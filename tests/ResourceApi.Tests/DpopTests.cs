@@ -174,6 +174,22 @@ public sealed class DpopTests(Servers servers) : IClassFixture<Servers>, IDispos
         challenge.ShouldContain("error=\"insufficient_scope\"");
     }
 
+    [Fact]
+    public async Task A_replay_cache_full_of_live_proofs_refuses_new_ones_until_they_age_out()
+    {
+        // DpopReplayCacheSize reaches the shared library: with room for one proof id, a second live proof is refused.
+        using var small = new Servers(new AuthServerFactory(), new() { ["DpopReplayCacheSize"] = "1" });
+        var api = small.ApiClient();
+        var access = (await small.AuthServer.SignInDeviceWithDpopAsync(_key)).Get("access_token");
+
+        (await api.GetAsync("/me", "DPoP", access, _key.ProofFor(small.AuthServer, "/me", access))).StatusCode.ShouldBe(HttpStatusCode.OK);
+        ShouldBeInvalidProof(await api.GetAsync("/me", "DPoP", access, _key.ProofFor(small.AuthServer, "/me", access)), "Too many DPoP proofs");
+
+        // Once the first proof could no longer pass its iat check, its place is free again.
+        small.AuthServer.Clock.Advance(TimeSpan.FromSeconds(61));
+        (await api.GetAsync("/me", "DPoP", access, _key.ProofFor(small.AuthServer, "/me", access))).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
     /// <summary>401 invalid_dpop_proof, for the <paramref name="reason"/> given (part of the error description).</summary>
     private static void ShouldBeInvalidProof(HttpResponseMessage response, string reason)
     {

@@ -7,7 +7,7 @@ namespace AuthServer.DeviceFlow;
 
 /// <summary>
 /// RFC 8628 §5.1: user codes carry about 34.5 bits, which is only enough when guesses are limited. Every lookup of a
-/// user code (the verification page, the QR endpoint, a phone scan) counts against the client IP and, when someone
+/// user code (the verification page, a phone scan) counts against the client IP and, when someone
 /// is signed in, against the account, unknown codes included. Fixed one-minute windows, on the server's clock.
 /// </summary>
 public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions> options)

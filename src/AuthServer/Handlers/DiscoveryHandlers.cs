@@ -9,7 +9,7 @@ namespace AuthServer.Handlers;
 /// <summary>Metadata (RFC 8414 §2) for what OpenIddict does not know we do.</summary>
 public static class DiscoveryHandlers
 {
-    public sealed class AttachOurMetadata : IOpenIddictServerHandler<HandleConfigurationRequestContext>
+    public sealed class AttachOurMetadata(DpopProofValidator dpop) : IOpenIddictServerHandler<HandleConfigurationRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleConfigurationRequestContext>()
             .UseSingletonHandler<AttachOurMetadata>()
@@ -20,7 +20,7 @@ public static class DiscoveryHandlers
         public ValueTask HandleAsync(HandleConfigurationRequestContext context)
         {
             // RFC 9449 §5.1: the proof algorithms we accept.
-            context.Metadata["dpop_signing_alg_values_supported"] = JsonSerializer.SerializeToElement(DpopProofValidator.Algorithms);
+            context.Metadata["dpop_signing_alg_values_supported"] = JsonSerializer.SerializeToElement(dpop.AcceptedAlgorithms);
             // Our extension to RFC 8628: the waiting screen's push stream of status changes.
             context.Metadata["device_authorization_events_endpoint"] = new Uri(context.Issuer!, DeviceEventsEndpoint.Path).AbsoluteUri;
             return ValueTask.CompletedTask;

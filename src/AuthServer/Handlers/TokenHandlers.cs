@@ -30,7 +30,7 @@ public static class TokenHandlers
         {
             if (!context.Request.IsDeviceCodeGrantType() || context.Request.DeviceCode is not { Length: > 0 } deviceCode) return;
             // RFC 6749 §5.2: a client that may not use the grant hears so first, before anything about the code.
-            if (clients.Find(context.ClientId) is { } caller && !caller.GrantTypes.Contains(GrantTypes.DeviceCode))
+            if (clients.Find(context.ClientId) is { } caller && !caller.GrantTypes.Contains(Clients.GrantTypes.DeviceCode))
             {
                 context.Reject(Errors.UnauthorizedClient, "This client may not use the device code grant.");
                 return;

@@ -49,22 +49,85 @@ public static class AuthServerPipeline
     }
 
     /// <summary>
-    /// An unexpected failure never shows a stack trace: protocol endpoints answer <c>server_error</c> (RFC 6749 §5.2
-    /// style), pages the friendly error page, and everything else a problem details body (RFC 9457).
+    /// A failure never shows a stack trace. A request the server could not read (see <see cref="BadRequestStatusAsync"/>)
+    /// is the client's mistake and answers 400; anything else is unexpected and answers 500. Protocol endpoints answer
+    /// in the RFC 6749 §5.2 style, pages with a friendly page, and everything else with problem details (RFC 9457).
     /// </summary>
     private static async Task WriteErrorAsync(HttpContext context)
     {
+        var badRequest = await BadRequestStatusAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error);
+        var wantsPage = context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
         if (context.Request.Path.StartsWithSegments("/connect"))
         {
-            await new OAuthError("server_error", "The server could not complete the request.", StatusCodes.Status500InternalServerError)
+            await (badRequest is { } status
+                ? new OAuthError("invalid_request", "The request body could not be read as a form.", status)
+                : new OAuthError("server_error", "The server could not complete the request.", StatusCodes.Status500InternalServerError))
                 .ExecuteAsync(context);
             return;
         }
-        if (context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase))
+        if (badRequest is { } pageStatus && wantsPage)
+        {
+            context.Response.StatusCode = pageStatus;
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-store";
+            await context.Response.WriteAsync(BadRequestPage, context.RequestAborted);
+            return;
+        }
+        if (wantsPage)
         {
             context.Response.Redirect("/Error");
             return;
         }
-        await TypedResults.Problem(statusCode: 500, title: "Something went wrong on our side.").ExecuteAsync(context);
+        await (badRequest is { } problemStatus
+            ? TypedResults.Problem(statusCode: problemStatus, title: "The request could not be read.",
+                detail: "The request body or one of its field names is malformed.")
+            : TypedResults.Problem(statusCode: 500, title: "Something went wrong on our side.")).ExecuteAsync(context);
     }
+
+    /// <summary>
+    /// The status for a request that failed because it could not be read, or null for a failure of the server's own.
+    /// Kestrel and our own checks say so with <see cref="BadHttpRequestException"/> (with its status: 400, 413…). A form
+    /// that does not parse (not a form at all, a NUL in a value, a cut-off multipart body) fails every later read of
+    /// it with the very same exception, since the form feature keeps its one parse; only an exception that is that
+    /// one counts, so an I/O or state error elsewhere still answers 500.
+    /// </summary>
+    private static async Task<int?> BadRequestStatusAsync(HttpContext context, Exception? error)
+    {
+        if (error is BadHttpRequestException bad) return bad.StatusCode;
+        if (error is not (InvalidDataException or IOException or InvalidOperationException)
+            || context.Features.Get<Microsoft.AspNetCore.Http.Features.IFormFeature>() is not { } form)
+            return null;
+        try
+        {
+            await form.ReadFormAsync(CancellationToken.None);
+            return null;
+        }
+        catch (Exception again) when (ReferenceEquals(again, error))
+        {
+            return StatusCodes.Status400BadRequest;
+        }
+        catch (Exception)
+        {
+            return null;
+        }
+    }
+
+    private const string BadRequestPage = """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+            <meta charset="utf-8" />
+            <meta name="viewport" content="width=device-width, initial-scale=1" />
+            <title>Bad request · AuthServer</title>
+            <link rel="stylesheet" href="/css/site.css" />
+        </head>
+        <body>
+        <header><a class="brand" href="/">AuthServer</a></header>
+        <main>
+            <h1>That request could not be read</h1>
+            <p>What your browser sent was not a form this page understands. Nothing was changed; go back and try again.</p>
+        </main>
+        </body>
+        </html>
+        """;
 }

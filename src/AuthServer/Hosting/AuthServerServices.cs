@@ -37,7 +37,6 @@ public static class AuthServerServices
                 $"Tokens:AccessTokenAlgorithm and Tokens:IdentityTokenAlgorithm must be one of {string.Join(", ", SigningKeyStore.Algorithms)}.")
             .ValidateOnStart();
         services.AddOptions<DemoOptions>().BindConfiguration(DemoOptions.Section);
-        services.AddOptions<DpopOptions>().BindConfiguration(DpopOptions.Section);
         services.AddOptions<KeyRotationOptions>().BindConfiguration(KeyRotationOptions.Section)
             .Validate(o => o.RotationPeriod > o.PublishAhead && o.CheckInterval > TimeSpan.Zero && o.KeepRetired > TimeSpan.Zero,
                 "Keys: RotationPeriod must exceed PublishAhead; CheckInterval and KeepRetired must be positive.")
@@ -54,7 +53,9 @@ public static class AuthServerServices
         services.AddSingleton<ClientAuthenticator>();
         services.AddSingleton<LiveRequestCache>();
         services.AddSingleton<SigningKeyStore>();
-        services.AddSingleton<DpopProofValidator>();
+        services.AddSingleton<IDpopRequestUri, IssuerDpopRequestUri>();
+        services.AddSingleton<IDpopNonceKeySource, SigningKeyNonceKeySource>();
+        services.AddDpopProofValidation().BindConfiguration(DpopOptions.Section);
         services.AddScoped<ClientSeeder>();
         services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();
@@ -80,7 +81,7 @@ public static class AuthServerServices
             });
             options.DocInclusionPredicate((document, api) => api.GroupName == document);
         });
-        services.AddRazorPages();
+        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests);
         return builder;
     }
 
@@ -128,25 +129,40 @@ public static class AuthServerServices
     }
 
     /// <summary>
-    /// The requester IP shown to the approving user must not be spoofable: X-Forwarded-For is honoured only from the
-    /// proxies listed in <c>ForwardedHeaders:KnownProxies</c>, and from nobody when the list is empty.
+    /// The requester IP shown to the approving user (RFC 8628 §5.4), the guessing limit's per-address budget (§5.1)
+    /// and the issuer built from the request (RFC 8414 §2) must not be spoofable: X-Forwarded-For/-Proto/-Host are
+    /// honoured only from the proxies in <c>ForwardedHeaders:KnownProxies</c> or the CIDR networks in
+    /// <c>ForwardedHeaders:KnownNetworks</c>, and from nobody when both are empty. Both are checked at start-up.
     /// </summary>
     private static void AddForwardedHeaders(WebApplicationBuilder builder)
     {
-        var proxies = builder.Configuration.GetSection("ForwardedHeaders:KnownProxies").Get<string[]>() ?? [];
+        var proxies = ReadList(builder.Configuration, "ForwardedHeaders:KnownProxies", "an IP address",
+            (string text, out IPAddress? proxy) => IPAddress.TryParse(text, out proxy));
+        // IPNetwork.TryParse would clear host bits past the prefix; 10.0.0.1/8 is more likely a mistyped proxy than a
+        // wish to trust all of 10/8, so it stops start-up instead.
+        var networks = ReadList(builder.Configuration, "ForwardedHeaders:KnownNetworks", "a network in CIDR notation (e.g. 10.0.0.0/8)",
+            (string text, out System.Net.IPNetwork network) => System.Net.IPNetwork.TryParse(text, out network)
+                && IPAddress.TryParse(text[..text.IndexOf('/')], out var written) && written.Equals(network.BaseAddress));
         builder.Services.Configure<ForwardedHeadersOptions>(options =>
         {
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
             options.KnownIPNetworks.Clear();
             options.KnownProxies.Clear();
-            foreach (var proxy in proxies)
-            {
-                options.KnownProxies.Add(IPAddress.TryParse(proxy, out var address)
-                    ? address
-                    : throw new InvalidOperationException($"ForwardedHeaders:KnownProxies: '{proxy}' is not an IP address."));
-            }
+            foreach (var proxy in proxies) options.KnownProxies.Add(proxy!);
+            foreach (var network in networks) options.KnownIPNetworks.Add(network);
+            // With both lists empty the middleware would check nobody and apply the headers from every peer.
+            options.ForwardedHeaders = proxies.Count + networks.Count == 0
+                ? ForwardedHeaders.None
+                : ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto | ForwardedHeaders.XForwardedHost;
         });
     }
+
+    private delegate bool TryParse<T>(string text, out T value);
+
+    private static List<T> ReadList<T>(IConfiguration configuration, string key, string expected, TryParse<T> parse) =>
+        (configuration.GetSection(key).Get<string[]>() ?? [])
+            .Select(text => parse(text.Trim(), out var value) ? value
+                : throw new InvalidOperationException($"{key}: '{text}' is not {expected}."))
+            .ToList();
 
     /// <summary>
     /// The operator's appsettings files live once, at the repository root, and every build carries a copy next to the

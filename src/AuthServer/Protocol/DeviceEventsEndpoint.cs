@@ -1,9 +1,7 @@
 using System.Text;
 using System.Text.Json;
-using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using Microsoft.AspNetCore.Http.Features;
-using AuthServer.Tokens;
 
 namespace AuthServer.Protocol;
 
@@ -13,7 +11,9 @@ namespace AuthServer.Protocol;
 /// per status change, named after the status, <c>id</c> = the transition count. The first event is always the current
 /// status, so a late or reconnecting screen is never stuck (<c>Last-Event-ID</c> only makes sure it is not older than
 /// what the screen saw). Tokens never travel here: after <c>approved</c> the screen
-/// redeems the device code at the token endpoint, as any RFC 8628 client would.
+/// redeems the device code at the token endpoint, as any RFC 8628 client would. Nor does the account that scanned: in
+/// device-code phishing (RFC 8628 §5.4) the attacker owns the waiting screen, and would learn whose phone opened the
+/// code before its owner decided anything. The phone shows who is asking; the screen only learns that someone scanned.
 /// </summary>
 public static class DeviceEventsEndpoint
 {
@@ -69,17 +69,10 @@ public static class DeviceEventsEndpoint
         _ => ("superseded", state.Version, true),
     };
 
-    /// <summary>The account, recognisable to its owner and little use to anyone else: <c>d***@example.com</c>.</summary>
-    public static string MaskAccount(string account)
-    {
-        var at = account.IndexOf('@');
-        return at > 0 ? $"{account[0]}***{account[at..]}" : account.Length > 0 ? $"{account[0]}***" : "***";
-    }
-
     /// <summary>
     /// Written by hand rather than with <c>TypedResults.ServerSentEvents</c>, which cannot send the comment lines
-    /// the keep-alive ping needs. Ten thousand of these stay open at once, so a stream holds no scoped service (no EF
-    /// context, no user manager): the account is read once on a lane when it is first shown.
+    /// the keep-alive ping needs. Ten thousand of these stay open at once, so a stream holds no scoped service and reads
+    /// nothing from the database: every event comes from the node's snapshot of the request.
     /// </summary>
     private sealed class EventStream(LiveRequest live, TimeProvider clock) : IResult
     {
@@ -93,7 +86,6 @@ public static class DeviceEventsEndpoint
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
             int? lastSent = null;
-            string? account = null;
             var pingDue = clock.GetUtcNow() + PingInterval;
             try
             {
@@ -104,8 +96,7 @@ public static class DeviceEventsEndpoint
                     var (name, id, final) = EventFor(state, now);
                     if (id != lastSent)
                     {
-                        await WriteEventAsync(response, name, id, name is "scanned" or "approved" ? account : null,
-                            name == "scanned" ? state.MatchNumber : null, cancellationToken);
+                        await WriteEventAsync(response, name, id, name == "scanned" ? state.MatchNumber : null, cancellationToken);
                         lastSent = id;
                         if (final) return;
                     }
@@ -131,10 +122,9 @@ public static class DeviceEventsEndpoint
             }
         }
 
-        private static Task WriteEventAsync(HttpResponse response, string name, int id, string? account, int? number, CancellationToken cancellationToken)
+        private static Task WriteEventAsync(HttpResponse response, string name, int id, int? number, CancellationToken cancellationToken)
         {
             var data = new Dictionary<string, object> { ["status"] = name };
-            if (account is not null) data["account"] = account;
             if (number is not null) data["number"] = number;
             return WriteAsync(response, $"event: {name}\nid: {id}\ndata: {JsonSerializer.Serialize(data)}\n\n", cancellationToken);
         }

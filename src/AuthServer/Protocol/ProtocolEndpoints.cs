@@ -20,7 +20,7 @@ public static class ProtocolEndpoints
         browserCallable.MapPost(DeviceEventsEndpoint.Path, DeviceEventsEndpoint.HandleAsync);
 
         app.MapMethods(OpenIddictSetup.AuthorizePath, ["GET", "POST"], AuthorizeEndpoint.HandleAsync);
-        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.HandleAsync);
+        app.MapGet(QrCodeEndpoint.Path, QrCodeEndpoint.Handle);
         return app;
     }
 }

@@ -94,7 +94,11 @@ public sealed class AccessTokenAuthentication(DpopProofValidator dpop)
         response.StatusCode = StatusCodes.Status401Unauthorized;
         // RFC 7235 §2.1: the scheme, a space, then comma-separated parameters.
         var parameters = new List<string>();
-        if (refusal.Scheme == "DPoP") parameters.Add($"algs=\"{string.Join(' ', DpopProofValidator.Algorithms)}\"");
+        if (refusal.Scheme == "DPoP")
+        {
+            var algorithms = response.HttpContext.RequestServices.GetRequiredService<DpopProofValidator>().AcceptedAlgorithms;
+            parameters.Add($"algs=\"{string.Join(' ', algorithms)}\"");
+        }
         if (refusal.Error is not null)
         {
             parameters.Add($"error=\"{refusal.Error}\"");

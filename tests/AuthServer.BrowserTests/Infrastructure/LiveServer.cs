@@ -2,6 +2,7 @@ using AuthServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthServer.BrowserTests.Infrastructure;
 
@@ -28,7 +29,7 @@ public sealed class LiveServer : IDisposable
 
     public AuthServerFactory Factory { get; }
 
-    public FakeClock Clock => Factory.Clock;
+    public FakeTimeProvider Clock => Factory.Clock;
 
     /// <summary>The origin Kestrel bound to, with a trailing slash. In Development it is also the issuer.</summary>
     public Uri BaseAddress { get; }

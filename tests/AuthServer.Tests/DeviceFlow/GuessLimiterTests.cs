@@ -1,4 +1,5 @@
 using System.Net;
+using AuthServer.DeviceFlow;
 using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.DeviceFlow;
@@ -9,41 +10,62 @@ public sealed class GuessLimiterTests
         AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = perMinute.ToString() });
 
     [Fact]
-    public async Task Guessing_is_limited_per_address_across_the_qr_endpoint_and_the_verification_page()
+    public async Task Guessing_on_the_verification_page_is_limited_unknown_codes_included()
     {
         using var factory = Limited(3);
         var phone = factory.CreateBrowser();
         await phone.SignInAsync();
 
         // Unknown codes count like any other lookup.
-        (await phone.GetAsync("/device/qr?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await phone.GetAsync("/device/qr?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await phone.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await phone.GetAsync("/device?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await phone.GetAsync("/device?user_code=BCDF-GHJM")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var page = await phone.GetAsync("/device?user_code=BCDF-GHJN");
         page.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
         int.Parse(page.Headers.GetValues("Retry-After").Single()).ShouldBeInRange(1, 60);
         Browser.Result(await page.Content.ReadAsStringAsync()).ShouldContain("Too many codes were tried");
+    }
 
-        var image = await phone.GetAsync("/device/qr?user_code=BCDF-GHJP");
-        image.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
-        image.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+    [Fact]
+    public async Task Qr_code_fetches_never_hit_the_limit_and_leave_the_page_its_whole_budget()
+    {
+        using var factory = Limited(2);
+        var screens = factory.CreateBrowser(remoteIp: "198.51.100.9");
+        // Many waiting screens behind one address, each fetching its own QR code, some of them more than once.
+        for (var i = 0; i < 10; i++)
+        {
+            var image = await screens.GetAsync($"/device/qr?user_code=BCDF-{UserCode.Alphabet.Substring(i % 3, 4)}");
+            image.StatusCode.ShouldBe(HttpStatusCode.OK);
+            image.Content.Headers.ContentType!.MediaType.ShouldBe("image/png");
+        }
+
+        var phone = factory.CreateBrowser(remoteIp: "198.51.100.9");
+        await phone.SignInAsync(await PhoneApp.NewAccountAsync(factory));
+        (await phone.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var second = await phone.GetAsync("/device?user_code=BCDF-GHJL");
+        second.StatusCode.ShouldBe(HttpStatusCode.OK);
+        Browser.Result(await second.Content.ReadAsStringAsync()).ShouldNotContain("Too many codes were tried");
+        (await phone.GetAsync("/device?user_code=BCDF-GHJM")).StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
     }
 
     [Fact]
     public async Task The_budget_comes_back_when_the_minute_is_over()
     {
         using var factory = Limited(1);
-        var http = factory.CreateClient();
-        (await http.GetAsync("/device/qr?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        var limited = await http.GetAsync("/device/qr?user_code=BCDF-GHJK");
+        var phone = factory.CreateBrowser();
+        await phone.SignInAsync();
+        (await phone.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var limited = await phone.GetAsync("/device?user_code=BCDF-GHJK");
         limited.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
         limited.Headers.GetValues("Retry-After").Single().ShouldBe("60");
 
         factory.Clock.Advance(TimeSpan.FromSeconds(45));
-        (await http.GetAsync("/device/qr?user_code=BCDF-GHJK")).Headers.GetValues("Retry-After").Single().ShouldBe("15");
+        (await phone.GetAsync("/device?user_code=BCDF-GHJK")).Headers.GetValues("Retry-After").Single().ShouldBe("15");
         factory.Clock.Advance(TimeSpan.FromSeconds(15));
-        (await http.GetAsync("/device/qr?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var again = await phone.GetAsync("/device?user_code=BCDF-GHJK");
+        again.StatusCode.ShouldBe(HttpStatusCode.OK);
+        Browser.Result(await again.Content.ReadAsStringAsync()).ShouldNotContain("Too many codes were tried");
     }
 
     [Fact]
@@ -66,10 +88,10 @@ public sealed class GuessLimiterTests
     public async Task The_limit_follows_the_address_across_accounts()
     {
         using var factory = Limited(2);
-        var anonymous = factory.CreateClient();
-        anonymous.DefaultRequestHeaders.Add(AuthServerFactory.RemoteIpHeader, "198.51.100.7");
-        (await anonymous.GetAsync("/device/qr?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        (await anonymous.GetAsync("/device/qr?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var first = factory.CreateBrowser(remoteIp: "198.51.100.7");
+        await first.SignInAsync(await PhoneApp.NewAccountAsync(factory));
+        (await first.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await first.GetAsync("/device?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         var signedIn = factory.CreateBrowser(remoteIp: "198.51.100.7");
         await signedIn.SignInAsync();

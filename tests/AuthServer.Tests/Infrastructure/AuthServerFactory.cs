@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthServer.Tests.Infrastructure;
 
@@ -31,7 +32,13 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     private readonly string _databaseDirectory = Directory.CreateTempSubdirectory("authserver-test-").FullName;
     private readonly Dictionary<string, string?> _settings;
 
-    public FakeClock Clock { get; } = new();
+    /// <summary>
+    /// The server's clock. It starts at the real time, so certificates, cookies and Data Protection keys made now are
+    /// valid on it (FakeTimeProvider would start in 2000), cut to the whole second as token times are. It moves only
+    /// when a test calls <c>Advance</c> or <c>SetUtcNow</c> (<c>AutoAdvanceAmount</c> stays zero), which fires the
+    /// timers that come due.
+    /// </summary>
+    public FakeTimeProvider Clock { get; } = new(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
 
     /// <summary>
     /// Keep the server's real <see cref="TimeProvider.System"/> instead of <see cref="Clock"/>. For tests that talk to a
@@ -96,7 +103,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         });
     }
 
-    /// <summary>The in-memory test server has no client address; a test picks one with this header.</summary>
+    /// <summary>
+    /// The in-memory test server has no client address; a test picks one with this header. A startup filter's middleware
+    /// runs before the server's own pipeline, so the forwarded-headers middleware sees this address as the peer.
+    /// </summary>
     public const string RemoteIpHeader = "X-Test-Remote-Ip";
 
     private sealed class RemoteAddressFromTestHeader : Microsoft.AspNetCore.Hosting.IStartupFilter

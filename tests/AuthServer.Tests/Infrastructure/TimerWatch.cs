@@ -2,22 +2,28 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace AuthServer.Tests.Infrastructure;
 
 /// <summary>
-/// The factory's <see cref="FakeClock"/>, seen through a window: it tells when the server arms a timer. A long-lived
+/// The factory's <see cref="FakeTimeProvider"/>, seen through a window: it tells when the server arms a timer. A long-lived
 /// request that sleeps on the clock (the push stream waiting for its next ping or for expiry) computes its timer from
 /// the time it last read; advancing the clock before that timer exists would move its due time along with it. Waiting
-/// for the timer first makes <see cref="FakeClock.Advance"/> land deterministically, without any sleep.
+/// for the timer first makes <see cref="FakeTimeProvider.Advance"/> land deterministically, without any sleep.
 /// </summary>
-public sealed class TimerWatch(FakeClock clock) : TimeProvider
+public sealed class TimerWatch(FakeTimeProvider clock) : TimeProvider
 {
     private readonly Lock _gate = new();
     private readonly List<TimeSpan> _armed = [];
     private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public override DateTimeOffset GetUtcNow() => clock.GetUtcNow();
+
+    // Elapsed time too comes from the fake clock, as it does on a server given the clock itself.
+    public override long GetTimestamp() => clock.GetTimestamp();
+
+    public override long TimestampFrequency => clock.TimestampFrequency;
 
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {

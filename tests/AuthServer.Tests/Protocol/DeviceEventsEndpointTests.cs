@@ -45,7 +45,7 @@ public sealed class DeviceEventsEndpointTests(TimerWatchingFactory factory) : IC
     }
 
     [Fact]
-    public async Task Connecting_after_the_scan_starts_with_scanned_and_the_masked_account()
+    public async Task Connecting_after_the_scan_starts_with_scanned_and_no_account()
     {
         var (deviceCode, userCode, _) = await StartAsync();
         var phone = await PhoneApp.SignInAsync(factory);
@@ -54,8 +54,32 @@ public sealed class DeviceEventsEndpointTests(TimerWatchingFactory factory) : IC
         using var stream = await OpenAsync(deviceCode);
 
         var scanned = await stream.ExpectEventAsync("scanned", id: 1);
-        scanned.Account.ShouldBe("d***@example.com");
+        scanned.Data.EnumerateObject().Select(p => p.Name).ShouldBe(["status"]);
         scanned.Number.ShouldBeNull("demo-tv does not use number matching");
+    }
+
+    /// <summary>In device-code phishing the waiting screen is the attacker's (RFC 8628 §5.4): it must not learn who scanned.</summary>
+    [Fact]
+    public async Task Neither_scanned_nor_approved_says_anything_of_the_account()
+    {
+        var (deviceCode, userCode, _) = await StartAsync();
+        var phone = await PhoneApp.SignInNewAccountAsync(factory);
+        using var stream = await OpenAsync(deviceCode);
+        await stream.ExpectEventAsync("pending", id: 0);
+
+        var scan = await phone.ScanOkAsync(userCode);
+        var scanned = await stream.ExpectEventAsync("scanned", id: 1);
+        (await phone.ApproveAsync(scan.ScanId, scan.ConfirmTicket)).Status.ShouldBe(HttpStatusCode.NoContent);
+        var approved = await stream.ExpectEventAsync("approved", id: 2);
+        await stream.ExpectEndAsync();
+
+        scanned.Account.ShouldBeNull();
+        approved.Account.ShouldBeNull();
+        scanned.Data.EnumerateObject().Select(p => p.Name).ShouldBe(["status"]);
+        approved.Data.EnumerateObject().Select(p => p.Name).ShouldBe(["status"]);
+        var at = phone.Email.IndexOf('@');
+        foreach (var part in new[] { phone.Email[..at], phone.Email[at..], phone.Email[..1] + "***", "@" })
+            stream.Transcript.ShouldNotContain(part, Case.Insensitive);
     }
 
     [Fact]
@@ -67,10 +91,10 @@ public sealed class DeviceEventsEndpointTests(TimerWatchingFactory factory) : IC
         (await stream.ExpectEventAsync("pending", id: 0)).Account.ShouldBeNull();
 
         var scan = await phone.ScanOkAsync(userCode);
-        (await stream.ExpectEventAsync("scanned", id: 1)).Account.ShouldBe("d***@example.com");
+        (await stream.ExpectEventAsync("scanned", id: 1)).Account.ShouldBeNull();
 
         (await phone.ApproveAsync(scan.ScanId, scan.ConfirmTicket)).Status.ShouldBe(HttpStatusCode.NoContent);
-        (await stream.ExpectEventAsync("approved", id: 2)).Account.ShouldBe("d***@example.com");
+        (await stream.ExpectEventAsync("approved", id: 2)).Account.ShouldBeNull();
 
         await stream.ExpectEndAsync();
         (await _device.PollAsync(deviceCode)).Status.ShouldBe(HttpStatusCode.OK);

@@ -33,25 +33,68 @@ public sealed class QrCodeEndpointTests(AuthServerFactory factory) : IClassFixtu
         (await response.Content.ReadAsStringAsync()).ShouldContain("<svg");
     }
 
-    [Fact]
-    public async Task An_unknown_code_has_no_qr_code()
+    [Theory]
+    [InlineData("png")]
+    [InlineData("svg")]
+    public async Task Live_expired_and_unknown_codes_get_the_same_answer_so_it_tells_nothing(string format)
     {
-        var response = await _http.GetAsync("/device/qr?user_code=BCDF-GHJK");
-
-        response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
-        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
-    }
-
-    [Fact]
-    public async Task An_expired_code_has_no_qr_code()
-    {
-        var started = await _http.StartAsync();
+        var expired = await _http.StartAsync();
         factory.Clock.Advance(TimeSpan.FromMinutes(5));
+        var live = await _http.StartAsync();
 
-        var response = await _http.GetAsync($"/device/qr?user_code={started.Get("user_code")}");
+        var answers = new List<HttpResponseMessage>();
+        foreach (var code in new[] { live.Get("user_code"), expired.Get("user_code"), "BCDF-GHJK" })
+            answers.Add(await _http.GetAsync($"/device/qr?user_code={code}&format={format}"));
 
-        response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        foreach (var answer in answers)
+        {
+            answer.StatusCode.ShouldBe(HttpStatusCode.OK);
+            // Only the length may differ, with the compressed image of a different URL.
+            Headers(answer).ShouldBe(Headers(answers[0]));
+            Headers(answer).ShouldContain("Cache-Control: no-store");
+            (await answer.Content.ReadAsByteArrayAsync()).Length.ShouldBeGreaterThan(0);
+        }
     }
+
+    [Fact]
+    public async Task An_unknown_well_formed_code_decodes_to_its_own_verification_uri_complete()
+    {
+        var response = await _http.GetAsync("/device/qr?user_code=bcdf ghjk");
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var decoded = await DecodeAsync(await response.Content.ReadAsByteArrayAsync(), ".png");
+
+        decoded.ShouldBe("http://localhost/device?user_code=BCDF-GHJK");
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("BCDF-GHJ")]
+    [InlineData("BCDF-GHJKL")]
+    [InlineData("ABCD-EFGH")]
+    [InlineData("BCDF%00GHJK")]
+    public async Task A_malformed_code_is_a_bad_request(string code)
+    {
+        var answer = await Infrastructure.Protocol.ReadAsync(await _http.GetAsync($"/device/qr?user_code={code}"));
+
+        answer.ShouldBeProblem(HttpStatusCode.BadRequest, "Malformed user code");
+        answer.Json.GetProperty("detail").GetString()!.ShouldContain("user_code must be 8 characters");
+    }
+
+    [Fact]
+    public async Task A_missing_code_is_a_bad_request()
+    {
+        var answer = await Infrastructure.Protocol.ReadAsync(await _http.GetAsync("/device/qr"));
+
+        answer.ShouldBeProblem(HttpStatusCode.BadRequest, "Malformed user code");
+    }
+
+    private static List<string> Headers(HttpResponseMessage response) =>
+        response.Headers.Concat(response.Content.Headers)
+            .Where(h => h.Key != "Content-Length")
+            .Select(h => $"{h.Key}: {string.Join(", ", h.Value)}")
+            .Order(StringComparer.Ordinal)
+            .ToList();
 
     [Fact]
     public async Task An_unsupported_format_is_a_bad_request()

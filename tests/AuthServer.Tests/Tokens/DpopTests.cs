@@ -484,6 +484,24 @@ public sealed class DpopTests(AuthServerFactory factory) : IClassFixture<AuthSer
     }
 
     [Fact]
+    public async Task A_replay_cache_full_of_live_proofs_refuses_new_ones_instead_of_growing()
+    {
+        using var small = AuthServerFactory.With(new() { ["Dpop:ReplayCacheSize"] = "1" });
+        var http = small.CreateClient();
+        using var first = DpopKey.Ec(small.Clock);
+        using var second = DpopKey.Ec(small.Clock);
+
+        ShouldBeStarted(await first.StartAsync(http));
+        var refused = await second.StartAsync(http);
+
+        ShouldBeInvalidProof(refused);
+        refused.Get("error_description").ShouldContain("Too many DPoP proofs");
+        // Once the first proof could no longer pass its iat check, its place is free again.
+        small.Clock.Advance(TimeSpan.FromSeconds(61));
+        ShouldBeStarted(await second.StartAsync(http));
+    }
+
+    [Fact]
     public async Task Two_DPoP_headers_are_invalid()
     {
         using var key = NewKey();
@@ -500,6 +518,32 @@ public sealed class DpopTests(AuthServerFactory factory) : IClassFixture<AuthSer
     public async Task A_DPoP_header_that_is_not_a_JWT_is_invalid()
     {
         ShouldBeInvalidProof(await StartWithProofAsync("not-a-jwt"));
+    }
+
+    [Fact]
+    public async Task The_metadata_names_the_proof_algorithms_accepted()
+    {
+        var metadata = JsonDocument.Parse(await _http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
+
+        metadata.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(a => a.GetString())
+            .ShouldBe(["ES256", "ES384", "RS256", "PS256"]);
+    }
+
+    [Fact]
+    public async Task Narrowing_Dpop_Algorithms_narrows_the_metadata_and_the_proofs_accepted_alike()
+    {
+        using var narrow = AuthServerFactory.With(new() { ["Dpop:Algorithms:0"] = "ES256" });
+        var http = narrow.CreateClient();
+        using var rsa = DpopKey.Rsa(narrow.Clock);
+        using var ec = DpopKey.Ec(narrow.Clock);
+
+        var metadata = JsonDocument.Parse(await http.GetStringAsync("/.well-known/openid-configuration")).RootElement;
+        metadata.GetProperty("dpop_signing_alg_values_supported").EnumerateArray().Select(a => a.GetString()).ShouldBe(["ES256"]);
+
+        var refused = await rsa.StartAsync(http);
+        ShouldBeInvalidProof(refused);
+        refused.Get("error_description").ShouldContain("alg");
+        ShouldBeStarted(await ec.StartAsync(http));
     }
 
     // ---- A client that must use DPoP ----

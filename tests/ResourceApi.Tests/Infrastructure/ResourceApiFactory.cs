@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
@@ -12,9 +13,10 @@ using ResourceApi;
 namespace ResourceApi.Tests.Infrastructure;
 
 /// <summary>
-/// The sample resource API in memory, pointed at an in-memory AuthServer: its discovery and JWKS requests go to the
-/// AuthServer's test server (whose Development issuer is the request origin, <c>http://localhost</c>), and it reads
-/// the AuthServer's clock, so a test moves time for both at once. Every metadata request is recorded.
+/// The sample resource API in memory, pointed at an in-memory AuthServer: its JWT bearer handler's discovery and JWKS
+/// requests go to the AuthServer's test server (whose Development issuer is the request origin, <c>http://localhost</c>),
+/// and it reads the AuthServer's clock, so a test moves time for both at once (for token lifetimes and DPoP proofs; the
+/// handler's key-set refresh runs on the system clock). Every metadata request is recorded.
 /// </summary>
 public sealed class ResourceApiFactory(AuthServerFactory authServer, Dictionary<string, string?>? settings = null)
     : WebApplicationFactory<ResourceApiOptions>
@@ -39,8 +41,9 @@ public sealed class ResourceApiFactory(AuthServerFactory authServer, Dictionary<
         {
             services.RemoveAll<TimeProvider>();
             services.AddSingleton<TimeProvider>(authServer.Clock);
-            services.AddHttpClient(AuthorityKeys.HttpClientName)
-                .ConfigurePrimaryHttpMessageHandler(() => new RecordingHandler(AuthorityRequests) { InnerHandler = authServer.Server.CreateHandler() });
+            // Configure, not PostConfigure: the handler builds its metadata client from this in its own PostConfigure.
+            services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
+                jwt.BackchannelHttpHandler = new RecordingHandler(AuthorityRequests) { InnerHandler = authServer.Server.CreateHandler() });
         });
     }
 

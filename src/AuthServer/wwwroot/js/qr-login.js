@@ -336,7 +336,7 @@
       case 'scanned':
         request.scanned = true; // the user is mid-confirmation: the code must not change under them
         cancel(request, request.rotateTimer);
-        showScanned(data.account, data.number);
+        showScanned(data.number);
         return false;
       case 'approved':
         setStream('closed');
@@ -516,8 +516,9 @@
     show('pending', 'Scan with your phone');
   }
 
-  function showScanned(account, number) {
-    show('scanned', account ? `Scanned by ${account} — confirm on your phone` : 'Scanned — confirm on your phone');
+  /** The stream never says who scanned: the screen may be an attacker's (RFC 8628 §5.4); the phone shows who asks. */
+  function showScanned(number) {
+    show('scanned', 'Scanned — confirm on your phone');
     if (number !== undefined && number !== null) {
       ui.number.textContent = `Pick ${number} on your phone`;
       ui.number.hidden = false;
