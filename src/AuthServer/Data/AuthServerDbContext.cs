@@ -20,6 +20,7 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     public DbSet<Application> Applications => Set<Application>();
     public DbSet<Authorization> Authorizations => Set<Authorization>();
     public DbSet<Token> Tokens => Set<Token>();
+    public DbSet<RefreshTokenUse> RefreshTokenUses => Set<RefreshTokenUse>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

@@ -50,13 +50,6 @@ public static class TokenEndpoint
         if (user is null || Accounts.IsLockedOut(user, clock.GetUtcNow()))
             return Refuse(Errors.InvalidGrant, "The account is not available.");
 
-        if (request.IsRefreshTokenGrantType())
-        {
-            // RFC 9449 §5: a bound refresh token needs a proof from its key.
-            if (presented.GetClaim(TokenClaims.RefreshTokenJkt) is { } jkt && DpopHandlers.ProofJkt(context.Features.Get<OpenIddictServerAspNetCoreFeature>()!.Transaction!) != jkt)
-                return Refuse(DpopHandlers.Errors.InvalidDpopProof, "This refresh token is bound to a DPoP key: send a proof made with it.");
-        }
-
         // A device code's row was created before its device (the approval creates it), so OpenIddict restores no
         // authorization for it; the approval wrote the device into the code itself.
         var deviceId = presented.GetAuthorizationId() ?? presented.GetClaim(TokenClaims.DeviceId)

@@ -20,17 +20,28 @@ namespace AuthServer.Endpoints;
 public static class Verification
 {
     /// <summary>The login request behind this verification request's user code (OpenIddict's <c>oi_dvc_id</c>), or null.</summary>
-    public static async Task<string?> LoginRequestIdAsync(HttpContext context)
+    private static async Task<string?> LoginRequestIdAsync(HttpContext context)
     {
         // An unknown, expired or used user code still authenticates, with an empty principal: the claim is the test.
         var result = await context.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
         return result.Principal?.GetClaim(Claims.Private.DeviceCodeId);
     }
 
-    /// <summary>Hands our decision to OpenIddict. The caller writes its own response.</summary>
+    /// <summary>
+    /// Hands our decision to OpenIddict, whose verification request carried this request's user code. The caller
+    /// writes its own response.
+    /// </summary>
     public static async Task CompleteAsync(HttpContext context, DeviceAuthorizationState decided, TimeProvider clock)
     {
         VerificationHandlers.AppWillAnswer(context);
+        if (await LoginRequestIdAsync(context) != decided.Id)
+        {
+            // Our decision stands (the poll answers from it), but OpenIddict no longer holds the code as pending: it
+            // expired in the instant between our transition and this call. The screen then hears expired_token.
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Verification))
+                .LogWarning("Login request {Id} was decided after OpenIddict closed its device code", decided.Id);
+            return;
+        }
         if (decided.Status != DeviceAuthorizationStatus.Approved)
         {
             await context.ForbidAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

@@ -30,6 +30,28 @@ public static class AuthorizeHandlers
     }
 
     /// <summary>
+    /// RFC 7636 §4.2: an S256 challenge is the base64url SHA-256 of the verifier, 43 characters of that alphabet.
+    /// OpenIddict takes any string; a malformed one could never match a verifier, so it is refused up front.
+    /// </summary>
+    public sealed class ValidateCodeChallengeFormat : IOpenIddictServerHandler<ValidateAuthorizationRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateAuthorizationRequestContext>()
+            .UseSingletonHandler<ValidateCodeChallengeFormat>()
+            .SetOrder(OpenIddictServerHandlers.Authentication.ValidateProofKeyForCodeExchangeParameters.Descriptor.Order + 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ValidateAuthorizationRequestContext context)
+        {
+            if (context.Request.CodeChallenge is { } challenge
+                && (challenge.Length != 43 || !challenge.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')))
+                context.Reject(OpenIddict.Abstractions.OpenIddictConstants.Errors.InvalidRequest,
+                    "code_challenge must be the base64url SHA-256 of the code verifier (RFC 7636 §4.2).");
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>
     /// An error that cannot go back to the client (unknown client, unregistered redirect URI: RFC 6749 §4.1.2.1 forbids
     /// redirecting then) is shown to the user on a friendly page instead of OpenIddict's plain-text answer.
     /// </summary>

@@ -19,6 +19,21 @@ public static class DiscoveryHandlers
 
         public ValueTask HandleAsync(HandleConfigurationRequestContext context)
         {
+            // RFC 8414 §2: the endpoints live under the issuer. OpenIddict builds them from the request's own address,
+            // which behind a proxy or under a configured issuer is not the public one.
+            if (context.Issuer is { } issuer)
+            {
+                Uri? Rebase(Uri? endpoint) => endpoint is null ? null : new Uri(issuer, endpoint.PathAndQuery);
+                context.AuthorizationEndpoint = Rebase(context.AuthorizationEndpoint);
+                context.TokenEndpoint = Rebase(context.TokenEndpoint);
+                context.DeviceAuthorizationEndpoint = Rebase(context.DeviceAuthorizationEndpoint);
+                context.JsonWebKeySetEndpoint = Rebase(context.JsonWebKeySetEndpoint);
+                context.UserInfoEndpoint = Rebase(context.UserInfoEndpoint);
+                context.EndSessionEndpoint = Rebase(context.EndSessionEndpoint);
+                context.RevocationEndpoint = Rebase(context.RevocationEndpoint);
+                context.IntrospectionEndpoint = Rebase(context.IntrospectionEndpoint);
+            }
+
             // RFC 9449 §5.1: the proof algorithms we accept.
             context.Metadata["dpop_signing_alg_values_supported"] = JsonSerializer.SerializeToElement(dpop.AcceptedAlgorithms);
             // Our extension to RFC 8628: the waiting screen's push stream of status changes.

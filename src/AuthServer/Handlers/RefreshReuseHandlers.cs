@@ -32,10 +32,20 @@ public static class RefreshReuseHandlers
         public async ValueTask HandleAsync(ProcessAuthenticationContext context)
         {
             if (context.RefreshTokenPrincipal?.GetTokenId() is not { } tokenId) return;
-            // One conditional UPDATE counts the presentation: concurrent uses cannot all slip under the limit.
-            var counted = await db.Tokens.Where(t => t.Id == tokenId && t.Presentations < MaxPresentations)
-                .ExecuteUpdateAsync(u => u.SetProperty(t => t.Presentations, t => t.Presentations + 1), context.CancellationToken);
-            if (counted == 1) return;
+            var seen = await db.RefreshTokenUses.AsNoTracking().Where(u => u.TokenId == tokenId)
+                .Select(u => new { u.Presentations, u.SuccessorId }).SingleOrDefaultAsync(context.CancellationToken)
+                ?? new { Presentations = 0, SuccessorId = (string?)null };
+
+            // A retry is for a lost response: its successor must never have been used, or a second holder has it.
+            var successorUsed = seen.SuccessorId is { } successor
+                && await db.RefreshTokenUses.AnyAsync(u => u.TokenId == successor && u.Presentations > 0, context.CancellationToken);
+            // One conditional statement counts the presentation: of concurrent uses, only as many as allowed get past.
+            var counted = !successorUsed && seen.Presentations < MaxPresentations && await CountAsync(db, tokenId, seen.Presentations, context.CancellationToken);
+            if (counted)
+            {
+                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, seen.Presentations > 0 ? seen.SuccessorId : null);
+                return;
+            }
 
             var authorizationId = context.RefreshTokenPrincipal.GetAuthorizationId();
             if (authorizationId is not null)
@@ -46,9 +56,51 @@ public static class RefreshReuseHandlers
             }
             logger.LogWarning("Refresh token reuse: device {DeviceId} logged out", authorizationId);
             await Audit.WriteAsync(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), context.RefreshTokenPrincipal.GetClaim(Claims.Subject),
-                context.ClientId, $"A refresh token was presented more than once after its rotation; device {authorizationId} logged out.",
+                context.ClientId, $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.",
                 context.CancellationToken);
             context.Reject(Errors.InvalidGrant, "The refresh token was already used; the session has been revoked for safety.");
+        }
+    }
+
+    /// <summary>Moves the count from <paramref name="from"/> to one more; false when another use moved it first.</summary>
+    private static async Task<bool> CountAsync(AuthServerDbContext db, string tokenId, int from, CancellationToken cancellationToken)
+    {
+        if (from > 0)
+            return await db.RefreshTokenUses.Where(u => u.TokenId == tokenId && u.Presentations == from)
+                .ExecuteUpdateAsync(u => u.SetProperty(x => x.Presentations, from + 1), cancellationToken) == 1;
+        // The first use creates the row; of two concurrent first uses, the key lets one in.
+        return await db.Database.ExecuteSqlAsync(
+            $"INSERT INTO \"RefreshTokenUses\" (\"TokenId\", \"Presentations\") VALUES ({tokenId}, 1) ON CONFLICT DO NOTHING",
+            cancellationToken) == 1;
+    }
+
+    private const string PresentedProperty = "authserver:presented_refresh_token";
+
+    /// <summary>The refresh token presented, and for a retry the successor it replaces.</summary>
+    private sealed record Presented(string TokenId, string? ReplacedSuccessorId);
+
+    /// <summary>
+    /// Links the presented refresh token to its successor. A retry replaces the successor that was never used, so the
+    /// family keeps exactly one live refresh token.
+    /// </summary>
+    public sealed class LinkSuccessor(AuthServerDbContext db, IOpenIddictTokenManager tokens) : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireRefreshTokenGenerated>()
+            .UseScopedHandler<LinkSuccessor>()
+            .SetOrder(OpenIddictServerHandlers.GenerateRefreshToken.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ProcessSignInContext context)
+        {
+            if (!context.Transaction.Properties.TryGetValue(PresentedProperty, out var value) || value is not Presented presented
+                || context.RefreshTokenPrincipal?.GetTokenId() is not { } successorId) return;
+            await db.RefreshTokenUses.Where(u => u.TokenId == presented.TokenId)
+                .ExecuteUpdateAsync(u => u.SetProperty(x => x.SuccessorId, successorId), context.CancellationToken);
+            if (presented.ReplacedSuccessorId is { } lost && await tokens.FindByIdAsync(lost, context.CancellationToken) is { } token)
+                await tokens.TryRevokeAsync(token, context.CancellationToken);
         }
     }
 

@@ -12,10 +12,13 @@ public static class ServerHandlers
 
         // Authorization endpoint.
         server.AddEventHandler(AuthorizeHandlers.ApplyDefaultScopes.Descriptor);
+        server.AddEventHandler(AuthorizeHandlers.ValidateCodeChallengeFormat.Descriptor);
+        server.AddEventHandler(ScopeHandlers.AtAuthorization.Descriptor);
         server.AddEventHandler(AuthorizeHandlers.ShowLocalErrorsOnPage.Descriptor);
 
         // Device authorization endpoint.
         server.AddEventHandler(DeviceAuthorizationHandlers.ApplyDefaultScopes.Descriptor);
+        server.AddEventHandler(ScopeHandlers.AtDeviceAuthorization.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.ValidateScreen.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.CreateLoginRequest.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.AttachInterval.Descriptor);
@@ -31,14 +34,26 @@ public static class ServerHandlers
         server.AddEventHandler(TokenHandlers.AnswerPollFromMemory.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerDeferredPoll.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.AuditReuseAfterLeeway.Descriptor);
+        server.AddEventHandler(TokenHandlers.RefreshWithTheBoundKey.Descriptor);
+        server.AddEventHandler(TokenHandlers.RefreshWithinTheGrantedScopes.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
+        server.AddEventHandler(RefreshReuseHandlers.LinkSuccessor.Descriptor);
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
+
+        // Introspection endpoint.
+        server.AddEventHandler(IntrospectionHandlers.InactiveRatherThanRefused.Descriptor);
+        server.AddEventHandler(IntrospectionHandlers.NoStore.Descriptor);
 
         // Revocation endpoint.
         server.AddEventHandler(RevocationHandlers.LogOutTheDevice.Descriptor);
 
+        // End-session endpoint.
+        server.AddEventHandler(EndSessionHandlers.RequireTheClientForARedirect.Descriptor);
+        server.AddEventHandler(EndSessionHandlers.ShowErrorsOnPage.Descriptor);
+
         // Userinfo endpoint.
         server.AddEventHandler(ProofOfPossessionHandlers.UserinfoReadsDpopScheme.Descriptor);
+        server.AddEventHandler(UserinfoHandlers.WriteErrorBody.Descriptor);
 
         // Issuing tokens: linked devices instead of OpenIddict's ad-hoc authorizations, DPoP binding, the refresh
         // family's end, and the keys that sign.

@@ -91,6 +91,49 @@ public static class TokenHandlers
         }
     }
 
+    /// <summary>
+    /// RFC 9449 §5: a public client's refresh token is bound to the DPoP key it was issued with; a refresh needs a proof
+    /// from that key. Checked before the presentation is counted, so a refused attempt does not use up the retry.
+    /// </summary>
+    public sealed class RefreshWithTheBoundKey : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireRefreshTokenValidated>()
+            .UseSingletonHandler<RefreshWithTheBoundKey>()
+            .SetOrder(OpenIddictServerHandlers.ValidateRefreshToken.Descriptor.Order + 10)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessAuthenticationContext context)
+        {
+            if (context.RefreshTokenPrincipal?.GetClaim(Tokens.TokenClaims.RefreshTokenJkt) is { } jkt
+                && DpopHandlers.ProofJkt(context.Transaction) != jkt)
+                context.Reject(DpopHandlers.Errors.InvalidDpopProof, "This refresh token is bound to a DPoP key: send a proof made with it.");
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>RFC 6749 §6: a refresh may ask for a narrower scope, never a wider one (<c>invalid_scope</c>).</summary>
+    public sealed class RefreshWithinTheGrantedScopes : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireRefreshTokenValidated>()
+            .UseSingletonHandler<RefreshWithinTheGrantedScopes>()
+            .SetOrder(OpenIddictServerHandlers.ValidateRefreshToken.Descriptor.Order + 20)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessAuthenticationContext context)
+        {
+            var granted = context.RefreshTokenPrincipal?.GetScopes() ?? [];
+            if (context.Request.GetScopes().Any(scope => !granted.Contains(scope)))
+                context.Reject(Errors.InvalidScope, "The requested scope exceeds the scope originally granted.");
+            return ValueTask.CompletedTask;
+        }
+    }
+
     private const string DeferredProperty = "authserver:deferred_poll";
     public const string WrongKey = "This login request is bound to a DPoP key: send a proof made with it.";
 

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore;
 using System.Text.Json;
 using AuthServer.DeviceFlow;
+using AuthServer.Hosting;
 using AuthServer.Phone;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -123,7 +124,8 @@ public static class VerificationHandlers
                     detail: context.Response.ErrorDescription).ExecuteAsync(http);
                 return;
             }
-            http.Response.Redirect("/Error?status=400");
+            await ErrorPage.WriteAsync(http, StatusCodes.Status400BadRequest, "That request could not be read",
+                context.Response.ErrorDescription ?? "Go back and try again.");
         }
     }
 }

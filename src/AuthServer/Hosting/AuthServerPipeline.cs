@@ -14,6 +14,10 @@ public static class AuthServerPipeline
         app.Use(SecurityHeaders);
         app.UseRouting();
         app.UseCors();
+        // OpenIddict answers these itself, inside the authentication middleware, so no endpoint carries their CORS
+        // policy: a browser app calls them directly, and they are open to the origins its client registered.
+        app.UseWhen(context => OpenIddictOnlyBrowserPaths.Contains(context.Request.Path.Value ?? ""),
+            branch => branch.UseCors(Clients.ClientCorsPolicyProvider.Policy));
         app.UseAuthentication();
         app.UseAuthorization();
         var selfRegistration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
@@ -22,6 +26,12 @@ public static class AuthServerPipeline
         app.MapStaticAssets();
         return app;
     }
+
+    private static readonly HashSet<string> OpenIddictOnlyBrowserPaths = new(StringComparer.OrdinalIgnoreCase)
+    {
+        OpenIddictSetup.OpenIdMetadataPath, OpenIddictSetup.OAuthMetadataPath, OpenIddictSetup.JwksPath,
+        OpenIddictSetup.DevicePath, OpenIddictSetup.RevocationPath,
+    };
 
     private static readonly PathString[] RegistrationPaths =
         ["/Identity/Account/Register", "/Identity/Account/RegisterConfirmation", "/Identity/Account/ExternalLogin"];
@@ -67,10 +77,8 @@ public static class AuthServerPipeline
         }
         if (badRequest is { } pageStatus && wantsPage)
         {
-            context.Response.StatusCode = pageStatus;
-            context.Response.ContentType = "text/html; charset=utf-8";
-            context.Response.Headers.CacheControl = "no-store";
-            await context.Response.WriteAsync(BadRequestPage, context.RequestAborted);
+            await ErrorPage.WriteAsync(context, pageStatus, "That request could not be read",
+                "What your browser sent was not a form this page understands. Nothing was changed; go back and try again.");
             return;
         }
         if (wantsPage)
@@ -111,23 +119,4 @@ public static class AuthServerPipeline
             return null;
         }
     }
-
-    private const string BadRequestPage = """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-            <meta charset="utf-8" />
-            <meta name="viewport" content="width=device-width, initial-scale=1" />
-            <title>Bad request · AuthServer</title>
-            <link rel="stylesheet" href="/css/site.css" />
-        </head>
-        <body>
-        <header><a class="brand" href="/">AuthServer</a></header>
-        <main>
-            <h1>That request could not be read</h1>
-            <p>What your browser sent was not a form this page understands. Nothing was changed; go back and try again.</p>
-        </main>
-        </body>
-        </html>
-        """;
 }

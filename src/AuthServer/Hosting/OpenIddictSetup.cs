@@ -105,6 +105,9 @@ public static class OpenIddictSetup
                 server.Configure(options =>
                 {
                     options.CodeChallengeMethods.Remove(CodeChallengeMethods.Plain);
+                    // The code comes back in the query only (RFC 9700 §4.3.1: nothing in fragments or auto-posted forms).
+                    options.ResponseModes.Remove(ResponseModes.Fragment);
+                    options.ResponseModes.Remove(ResponseModes.FormPost);
                 });
 
                 server.UseAspNetCore()

@@ -107,10 +107,6 @@ public static class PhoneApi
         if (string.IsNullOrEmpty(body.ConfirmTicket))
             return Problem(StatusCodes.Status403Forbidden, "Confirm ticket required", "Send the confirm_ticket the scan returned.");
 
-        // The scan's user code came through OpenIddict's verification endpoint; it must still name this scan.
-        if (await Verification.LoginRequestIdAsync(context) != scanId)
-            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
-
         var (outcome, decided) = await flow.DecideAsync(scanId, token.Subject, approve, body.Number,
             new TicketProof(body.ConfirmTicket, token.DeviceId), context.RequestAborted);
         if (outcome is DecisionOutcome.Approved or DecisionOutcome.Denied or DecisionOutcome.WrongNumber)

@@ -43,7 +43,7 @@ public sealed class ForwardedHeadersTests
 
         var screen = await Screen.StartAsync(factory, http: device);
         screen.VerificationUriComplete.ShouldStartWith("http://localhost/device?user_code=");
-        (await IssuerAsync(device)).ShouldBe("http://localhost");
+        (await IssuerAsync(device)).ShouldBe("http://localhost/");
 
         var scan = await (await PhoneApp.SignInAsync(factory)).ScanOkAsync(screen.UserCode);
         scan.Answer.Json.GetProperty("requester").GetProperty("ip").GetString().ShouldBe(Stranger);
@@ -58,7 +58,7 @@ public sealed class ForwardedHeadersTests
 
         var screen = await Screen.StartAsync(factory, http: device);
         screen.VerificationUriComplete.ShouldStartWith($"https://{SpoofedHost}/device?user_code=");
-        (await IssuerAsync(device)).ShouldBe($"https://{SpoofedHost}");
+        (await IssuerAsync(device)).ShouldBe($"https://{SpoofedHost}/");
 
         var scan = await (await PhoneApp.SignInAsync(factory)).ScanOkAsync(screen.UserCode);
         scan.Answer.Json.GetProperty("requester").GetProperty("ip").GetString().ShouldBe(SpoofedIp);

@@ -23,6 +23,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     public const string SecretClientId = "test-confidential";
     public const string SecretClientSecret = "test-secret-with-enough-entropy-0123456789";
 
+    /// <summary>A confidential service client with the client credentials grant (RFC 6749 §4.4).</summary>
+    public const string ServiceClientId = "test-service";
+    public const string ServiceClientSecret = "test-service-secret-with-enough-entropy-0123456789";
+
     public const string WebAppClientId = "test-webapp";
     public const string WebAppSecret = "test-webapp-secret-with-enough-entropy-0123456789";
     public const string WebAppOrigin = "https://webapp.example";
@@ -59,6 +63,11 @@ public class AuthServerFactory : WebApplicationFactory<Program>
             [$"Clients:{SecretClientId}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
             [$"Clients:{SecretClientId}:Scopes:0"] = "openid",
             [$"Clients:{SecretClientId}:Scopes:1"] = "api",
+            [$"Clients:{ServiceClientId}:DisplayName"] = "Test service",
+            [$"Clients:{ServiceClientId}:Type"] = "Confidential",
+            [$"Clients:{ServiceClientId}:Secrets:0"] = ServiceClientSecret,
+            [$"Clients:{ServiceClientId}:GrantTypes:0"] = "client_credentials",
+            [$"Clients:{ServiceClientId}:Scopes:0"] = "api",
             // A third-party web app: confidential, needs consent, browser origin registered for CORS.
             [$"Clients:{WebAppClientId}:DisplayName"] = "Test Web App",
             [$"Clients:{WebAppClientId}:Type"] = "Confidential",

@@ -55,7 +55,7 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     {
         var browser = await SignedInAsync();
 
-        var location = (await GetAsync(browser, CodeFlow.AuthorizeUrl("phone", redirectUri, Pkce, "openid phone"))).Headers.Location!;
+        var location = (await GetAsync(browser, CodeFlow.AuthorizeUrl("phone", redirectUri, Pkce, "openid phone_app"))).Headers.Location!;
 
         if (allowed)
         {
@@ -81,10 +81,10 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     [InlineData("scope", "openid launch_missiles", "invalid_scope")]
     [InlineData("request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported")]
     [InlineData("prompt", "none login", "invalid_request")]
-    public async Task Invalid_requests_go_back_to_the_client_with_an_error_state_and_issuer(string parameter, string? value, string error)
+    public async Task Invalid_requests_are_shown_on_the_error_page_and_never_sent_to_the_client(string parameter, string? value, string error)
     {
         var browser = await SignedInAsync();
-        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone", extra: new() { [parameter] = value });
+        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app", extra: new() { [parameter] = value });
         if (value is null)
             url = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("/connect/authorize",
                 Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri("http://x" + url).Query)
@@ -92,11 +92,13 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
 
         var location = (await GetAsync(browser, url)).Headers.Location!;
 
-        location.GetLeftPart(UriPartial.Path).ShouldBe("http://127.0.0.1:54321/callback");
-        var query = CodeFlow.Query(location);
+        // OpenIddict answers a request that fails its validation on our error page, never on the redirect URI: only
+        // a validated request may send anything back to the client (stricter than RFC 6749 §4.1.2.1 allows).
+        location.IsAbsoluteUri.ShouldBeFalse();
+        var page = new Uri(new Uri("http://localhost"), location);
+        page.AbsolutePath.ShouldBe("/authorize/error");
+        var query = CodeFlow.Query(page);
         query["error"].ShouldBe(error);
-        query["state"].ShouldBe("s-123");
-        query["iss"].ShouldBe("http://localhost");
         query.ShouldNotContainKey("code");
     }
 
@@ -114,13 +116,16 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
 
         var location = (await browser.GetAsync(CodeFlow.AuthorizeUrl("tv-with-redirect", "https://tv.example/cb", Pkce, "openid"))).Headers.Location!;
 
-        CodeFlow.Query(location)["error"].ShouldBe("unauthorized_client");
+        // Refused while the request is validated, so on our error page (see above), not at the client.
+        var page = new Uri(new Uri("http://localhost"), location);
+        page.AbsolutePath.ShouldBe("/authorize/error");
+        CodeFlow.Query(page)["error"].ShouldBe("unauthorized_client");
     }
 
     [Fact]
     public async Task A_signed_out_user_is_sent_to_sign_in_and_back()
     {
-        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone");
+        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app");
 
         var response = await GetAsync(factory.CreateBrowser(), url);
 
@@ -132,7 +137,7 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     [Fact]
     public async Task Prompt_none_without_a_session_answers_login_required()
     {
-        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone", extra: new() { ["prompt"] = "none" });
+        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app", extra: new() { ["prompt"] = "none" });
 
         var location = (await GetAsync(factory.CreateBrowser(), url)).Headers.Location!;
 
@@ -143,7 +148,7 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     public async Task Prompt_login_asks_for_a_fresh_sign_in_even_with_a_session()
     {
         var browser = await SignedInAsync();
-        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone", extra: new() { ["prompt"] = "login" });
+        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app", extra: new() { ["prompt"] = "login" });
 
         var location = (await GetAsync(browser, url)).Headers.Location!.ToString();
 
@@ -157,12 +162,12 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     {
         var browser = await SignedInAsync();
 
-        var location = (await GetAsync(browser, CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone"))).Headers.Location!;
+        var location = (await GetAsync(browser, CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app"))).Headers.Location!;
 
         var query = CodeFlow.Query(location);
         query["code"].Length.ShouldBe(43);
         query["state"].ShouldBe("s-123");
-        query["iss"].ShouldBe("http://localhost");
+        query["iss"].ShouldBe("http://localhost/");
     }
 
     [Fact]
@@ -206,8 +211,10 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
             ["__RequestVerificationToken"] = Browser.AntiforgeryToken(consentPage),
         }));
 
-        var query = CodeFlow.Query(denied.Headers.Location!);
-        denied.Headers.Location!.GetLeftPart(UriPartial.Path).ShouldBe(AuthServerFactory.WebAppRedirectUri);
+        // Back through the authorization endpoint, which answers the client (RFC 6749 §4.1.2.1) with the state.
+        var returned = await browser.FollowUntilExternalAsync(denied.Headers.Location!.ToString());
+        var query = CodeFlow.Query(returned);
+        returned.GetLeftPart(UriPartial.Path).ShouldBe(AuthServerFactory.WebAppRedirectUri);
         query["error"].ShouldBe("access_denied");
         query["state"].ShouldBe("s-123");
     }
@@ -237,7 +244,7 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
     {
         var browser = await SignedInAsync();
         var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(
-            new Uri("http://x" + CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone")).Query);
+            new Uri("http://x" + CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, Pkce, "openid phone_app")).Query);
 
         var response = await browser.PostAsync("/connect/authorize",
             new FormUrlEncodedContent(query.Select(p => new KeyValuePair<string, string>(p.Key, p.Value.ToString()))));

@@ -17,7 +17,7 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
 
-        doc.GetProperty("issuer").GetString().ShouldBe("http://localhost");
+        doc.GetProperty("issuer").GetString().ShouldBe("http://localhost/");
         doc.GetProperty("authorization_endpoint").GetString().ShouldBe("http://localhost/connect/authorize");
         doc.GetProperty("device_authorization_endpoint").GetString().ShouldBe("http://localhost/connect/device");
         doc.GetProperty("token_endpoint").GetString().ShouldBe("http://localhost/connect/token");
@@ -25,7 +25,7 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         doc.GetProperty("userinfo_endpoint").GetString().ShouldBe("http://localhost/connect/userinfo");
         doc.GetProperty("end_session_endpoint").GetString().ShouldBe("http://localhost/connect/endsession");
         Strings(doc, "grant_types_supported").ShouldBe(
-            ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ignoreOrder: true);
+            ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token", "client_credentials"], ignoreOrder: true);
         Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(["client_secret_basic", "client_secret_post", "none"], ignoreOrder: true);
         Strings(doc, "scopes_supported").ShouldContain("offline_access");
         Strings(doc, "scopes_supported").ShouldContain("openid");
@@ -82,7 +82,7 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         using var configured = AuthServerFactory.With(new() { ["AuthServer:Issuer"] = "https://login.example.com" });
         var doc = JsonDocument.Parse(await configured.CreateClient().GetStringAsync("/.well-known/oauth-authorization-server")).RootElement;
 
-        doc.GetProperty("issuer").GetString().ShouldBe("https://login.example.com");
+        doc.GetProperty("issuer").GetString().ShouldBe("https://login.example.com/");
         doc.GetProperty("token_endpoint").GetString().ShouldBe("https://login.example.com/connect/token");
         doc.GetProperty("authorization_endpoint").GetString().ShouldBe("https://login.example.com/connect/authorize");
         doc.GetProperty("end_session_endpoint").GetString().ShouldBe("https://login.example.com/connect/endsession");

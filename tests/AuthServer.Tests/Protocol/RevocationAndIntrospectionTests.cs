@@ -15,8 +15,11 @@ namespace AuthServer.Tests.Protocol;
 /// <summary>Token revocation (RFC 7009) and token introspection (RFC 7662).</summary>
 public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
-    /// <summary>The resource server of the Development settings: a confidential client that only introspects.</summary>
-    private const string ApiClientId = "demo-api";
+    /// <summary>
+    /// The resource server of the Development settings: a confidential client that only introspects, whose client id is
+    /// the audience it serves (RFC 7662 §4: a token is described only to the resource it was issued for).
+    /// </summary>
+    private const string ApiClientId = "api";
     private const string ApiSecret = "demo-api-secret-change-me-0123456789";
 
     private readonly HttpClient _device = factory.CreateClient();
@@ -240,7 +243,7 @@ public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) :
         json.GetProperty("sub").GetString().ShouldBe(jwt.Subject);
         json.GetProperty("exp").GetInt64().ShouldBe(new DateTimeOffset(jwt.ValidTo).ToUnixTimeSeconds());
         json.GetProperty("iat").GetInt64().ShouldBe(new DateTimeOffset(jwt.IssuedAt).ToUnixTimeSeconds());
-        json.GetProperty("iss").GetString().ShouldBe("http://localhost");
+        json.GetProperty("iss").GetString().ShouldBe("http://localhost/");
         var aud = json.GetProperty("aud");
         (aud.ValueKind == JsonValueKind.Array ? aud.EnumerateArray().Select(a => a.GetString()).ToArray() : [aud.GetString()]).ShouldBe(["api"]);
         json.GetProperty("jti").GetString().ShouldBe(jwt.Id);
@@ -294,7 +297,7 @@ public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) :
         var tokens = await factory.SignInDeviceAsync();
         (await IntrospectAsync(tokens.Get("access_token"))).Json.GetProperty("active").GetBoolean().ShouldBeTrue();
 
-        factory.Clock.Advance(TimeSpan.FromMinutes(10));
+        factory.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
         ShouldBeInactive(await IntrospectAsync(tokens.Get("access_token")));
     }

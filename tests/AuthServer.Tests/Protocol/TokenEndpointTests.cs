@@ -24,12 +24,13 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     }
 
     [Fact]
-    public async Task Missing_client_id_gets_invalid_client()
+    public async Task Missing_client_id_is_invalid_request()
     {
         var answer = await _http.PostFormAsync("/connect/token", ("grant_type", Infrastructure.Protocol.DeviceGrant), ("device_code", "x"));
 
-        answer.Status.ShouldBe(HttpStatusCode.Unauthorized);
-        answer.Error.ShouldBe("invalid_client");
+        // OpenIddict: a request that names no client at all is malformed (RFC 6749 §5.2 invalid_request).
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_request");
     }
 
     [Fact]
@@ -113,7 +114,6 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
 
     [Theory]
     [InlineData("password")]
-    [InlineData("client_credentials")]
     [InlineData("implicit")]
     public async Task Unsupported_grant_types_are_refused(string grantType)
     {
@@ -121,6 +121,34 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
 
         answer.Status.ShouldBe(HttpStatusCode.BadRequest);
         answer.Error.ShouldBe("unsupported_grant_type");
+    }
+
+    [Fact]
+    public async Task A_public_client_may_not_use_client_credentials()
+    {
+        var answer = await _http.PostFormAsync("/connect/token", ("client_id", "demo-tv"), ("grant_type", "client_credentials"));
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBeOneOf("unauthorized_client", "invalid_request");
+        answer.Json.TryGetProperty("access_token", out _).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_confidential_service_gets_an_access_token_for_itself_with_client_credentials()
+    {
+        var answer = await _http.PostFormAsync("/connect/token", ("client_id", AuthServerFactory.ServiceClientId),
+            ("client_secret", AuthServerFactory.ServiceClientSecret), ("grant_type", "client_credentials"), ("scope", "api"));
+
+        answer.Status.ShouldBe(HttpStatusCode.OK, $"body: {answer.Json}");
+        answer.Json.TryGetProperty("refresh_token", out _).ShouldBeFalse();
+        var token = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(answer.Get("access_token"));
+        token.Subject.ShouldBe(AuthServerFactory.ServiceClientId);
+        token.GetClaim("client_id").Value.ShouldBe(AuthServerFactory.ServiceClientId);
+        token.Audiences.ShouldContain("api");
+
+        var wrongSecret = await _http.PostFormAsync("/connect/token", ("client_id", AuthServerFactory.ServiceClientId),
+            ("client_secret", "not-the-secret"), ("grant_type", "client_credentials"));
+        wrongSecret.Error.ShouldBe("invalid_client");
     }
 
     [Fact]
@@ -154,15 +182,16 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     }
 
     [Fact]
-    public async Task A_malformed_basic_header_is_invalid_client()
+    public async Task A_malformed_basic_header_is_invalid_request()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token") { Content = new FormUrlEncodedContent([new("grant_type", "x")]) };
         request.Headers.TryAddWithoutValidation("Authorization", "Basic !!!not-base64");
 
         var answer = await Infrastructure.Protocol.ReadAsync(await _http.SendAsync(request));
 
-        answer.Status.ShouldBe(HttpStatusCode.Unauthorized);
-        answer.Error.ShouldBe("invalid_client");
+        // OpenIddict: credentials that cannot be read make the request malformed.
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_request");
     }
 
     [Fact]
@@ -170,7 +199,7 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     {
         var answer = await Infrastructure.Protocol.ReadAsync(await _http.GetAsync("/connect/token"));
 
-        answer.Status.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
         answer.Error.ShouldBe("invalid_request");
     }
 }

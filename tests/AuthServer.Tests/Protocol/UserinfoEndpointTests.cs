@@ -79,7 +79,7 @@ public sealed class UserinfoEndpointTests(AuthServerFactory factory) : IClassFix
     public async Task An_expired_token_is_invalid_token()
     {
         var token = (await factory.SignInDeviceAsync()).Get("access_token");
-        factory.Clock.Advance(TimeSpan.FromMinutes(10));
+        factory.Clock.Advance(TimeSpan.FromMinutes(10) + TimeSpan.FromSeconds(1));
 
         (await GetUserinfoAsync(token)).Error.ShouldBe("invalid_token");
     }

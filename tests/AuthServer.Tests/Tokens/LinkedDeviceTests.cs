@@ -13,13 +13,12 @@ public sealed class LinkedDeviceTests(AuthServerFactory factory) : IClassFixture
         var tokens = await factory.SignInDeviceAsync();
         var deviceId = new JsonWebToken(tokens.Get("access_token")).GetClaim("device_id").Value;
 
-        // The account page and phone API that log a device out arrive later; they set this column.
+        // Revoked in the database itself, as another node or an operator would: every check reads it.
         await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}"))
         {
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE \"LinkedDevices\" SET \"RevokedAt\" = $now WHERE \"Id\" = $id";
-            command.Parameters.AddWithValue("$now", factory.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+            command.CommandText = "UPDATE \"OpenIddictAuthorizations\" SET \"Status\" = 'revoked' WHERE \"Id\" = $id";
             command.Parameters.AddWithValue("$id", deviceId);
             (await command.ExecuteNonQueryAsync()).ShouldBe(1);
         }

@@ -71,3 +71,16 @@ internal sealed class AuthorizationConfiguration : IEntityTypeConfiguration<Auth
         authorization.Property(a => a.UserAgent).HasMaxLength(512);
     }
 }
+
+internal sealed class RefreshTokenUseConfiguration : IEntityTypeConfiguration<RefreshTokenUse>
+{
+    public void Configure(EntityTypeBuilder<RefreshTokenUse> use)
+    {
+        use.ToTable("RefreshTokenUses");
+        use.HasKey(u => u.TokenId);
+        use.Property(u => u.TokenId).HasMaxLength(64);
+        use.Property(u => u.SuccessorId).HasMaxLength(64);
+        // Pruned with its token.
+        use.HasOne<Token>().WithOne().HasForeignKey<RefreshTokenUse>(u => u.TokenId).OnDelete(DeleteBehavior.Cascade);
+    }
+}

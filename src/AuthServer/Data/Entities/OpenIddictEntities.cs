@@ -22,14 +22,7 @@ public sealed class Authorization : OpenIddictEntityFrameworkCoreAuthorization<s
 }
 
 /// <summary>OpenIddict's token row (device codes, user codes, authorization codes, refresh and access tokens).</summary>
-public sealed class Token : OpenIddictEntityFrameworkCoreToken<string, Application, Authorization>
-{
-    /// <summary>
-    /// How many times a refresh token was presented. OpenIddict accepts a rotated token again within the reuse leeway
-    /// (a lost response), as often as it comes; we accept one such retry (<see cref="Handlers.RefreshReuseHandlers"/>).
-    /// </summary>
-    public int Presentations { get; set; }
-}
+public sealed class Token : OpenIddictEntityFrameworkCoreToken<string, Application, Authorization>;
 
 /// <summary>OpenIddict's scope row (unused: scopes are declared in configuration).</summary>
 public sealed class Scope : OpenIddictEntityFrameworkCoreScope<string>;

@@ -24,7 +24,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     public async Task OnGetAsync([FromQuery(Name = "user_code")] string? userCode)
     {
         if (userCode is null) return;
-        if (await FindAsync() is not { } request) return;
+        if (await FindAsync(userCode) is not { } request) return;
 
         var (outcome, state, _, _) = await flow.ScanAsync(request, UserId, phoneDeviceId: null, HttpContext.RequestAborted);
         State = outcome switch
@@ -42,7 +42,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
 
     private async Task DecideAsync(bool approve, int? number)
     {
-        if (await FindAsync() is not { } request) return;
+        if (await FindAsync(Request.Form["user_code"]) is not { } request) return;
 
         var (outcome, current) = await flow.DecideAsync(request.Id, UserId, approve, number, ticket: null, HttpContext.RequestAborted);
         if (outcome is DecisionOutcome.Approved or DecisionOutcome.Denied or DecisionOutcome.WrongNumber)
@@ -59,11 +59,11 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     }
 
     /// <summary>
-    /// The request behind the code OpenIddict's verification endpoint received (typed or linked), or null with the
-    /// page set to say why there is none. Every lookup counts against the guessing limits (RFC 8628 §5.1), and a
-    /// limited caller learns nothing about the code.
+    /// The request behind a typed or linked code, or null with the page set to say why there is none: our own record,
+    /// which still knows a code OpenIddict has finished with, so the page can say it was used or has expired. Every
+    /// lookup counts against the guessing limits (RFC 8628 §5.1), and a limited caller learns nothing about the code.
     /// </summary>
-    private async Task<DeviceAuthorizationState?> FindAsync()
+    private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
     {
         if (guesses.TryAcquire(HttpContext, UserId) is { } retryAfter)
         {
@@ -72,7 +72,8 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
             return null;
         }
         State = DevicePageState.NotFound;
-        return await Verification.LoginRequestIdAsync(HttpContext) is { } id ? await flow.FindByIdAsync(id, HttpContext.RequestAborted) : null;
+        if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
+        return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
     }
 
     private DevicePageState Closed(DeviceAuthorizationState state) => state.Status switch

@@ -48,6 +48,12 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signIn, IAntiforge
         }
 
         var hint = (await HttpContext.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+        if (request.IdTokenHint is not null && hint?.GetClaim(Claims.Subject) is null)
+        {
+            Problem = "The sign-out request carries an ID token we did not issue.";
+            Response.StatusCode = StatusCodes.Status400BadRequest;
+            return Page();
+        }
         var signedIn = signIn.IsSignedIn(User);
         var hintIsThisUser = hint?.GetClaim(Claims.Subject) is { } subject && subject == signIn.UserManager.GetUserId(User);
         if (signedIn && !confirmed && !hintIsThisUser)

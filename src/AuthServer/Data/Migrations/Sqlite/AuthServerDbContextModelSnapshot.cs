@@ -342,6 +342,24 @@ namespace AuthServer.Data.Migrations.Sqlite
                     b.ToTable("DeviceAuthorizations", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
+                {
+                    b.Property<string>("TokenId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Presentations")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SuccessorId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TokenId");
+
+                    b.ToTable("RefreshTokenUses", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.Entities.Scope", b =>
                 {
                     b.Property<string>("Id")
@@ -446,9 +464,6 @@ namespace AuthServer.Data.Migrations.Sqlite
 
                     b.Property<string>("Payload")
                         .HasColumnType("TEXT");
-
-                    b.Property<int>("Presentations")
-                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Properties")
                         .HasColumnType("TEXT");
@@ -636,6 +651,15 @@ namespace AuthServer.Data.Migrations.Sqlite
                         .HasForeignKey("ApplicationId");
 
                     b.Navigation("Application");
+                });
+
+            modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
+                {
+                    b.HasOne("AuthServer.Data.Entities.Token", null)
+                        .WithOne()
+                        .HasForeignKey("AuthServer.Data.Entities.RefreshTokenUse", "TokenId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("AuthServer.Data.Entities.Token", b =>

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace AuthServer.Data.Migrations.Sqlite
 {
     [DbContext(typeof(AuthServerDbContext))]
-    [Migration("20261201091532_Initial")]
+    [Migration("20261201095358_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -345,6 +345,24 @@ namespace AuthServer.Data.Migrations.Sqlite
                     b.ToTable("DeviceAuthorizations", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
+                {
+                    b.Property<string>("TokenId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Presentations")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("SuccessorId")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("TokenId");
+
+                    b.ToTable("RefreshTokenUses", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.Entities.Scope", b =>
                 {
                     b.Property<string>("Id")
@@ -449,9 +467,6 @@ namespace AuthServer.Data.Migrations.Sqlite
 
                     b.Property<string>("Payload")
                         .HasColumnType("TEXT");
-
-                    b.Property<int>("Presentations")
-                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Properties")
                         .HasColumnType("TEXT");
@@ -639,6 +654,15 @@ namespace AuthServer.Data.Migrations.Sqlite
                         .HasForeignKey("ApplicationId");
 
                     b.Navigation("Application");
+                });
+
+            modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
+                {
+                    b.HasOne("AuthServer.Data.Entities.Token", null)
+                        .WithOne()
+                        .HasForeignKey("AuthServer.Data.Entities.RefreshTokenUse", "TokenId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("AuthServer.Data.Entities.Token", b =>

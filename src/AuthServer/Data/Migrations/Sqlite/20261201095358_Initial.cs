@@ -317,7 +317,6 @@ namespace AuthServer.Data.Migrations.Sqlite
                 columns: table => new
                 {
                     Id = table.Column<string>(type: "TEXT", nullable: false),
-                    Presentations = table.Column<int>(type: "INTEGER", nullable: false),
                     ApplicationId = table.Column<string>(type: "TEXT", nullable: true),
                     AuthorizationId = table.Column<string>(type: "TEXT", nullable: true),
                     ConcurrencyToken = table.Column<string>(type: "TEXT", maxLength: 50, nullable: true),
@@ -344,6 +343,25 @@ namespace AuthServer.Data.Migrations.Sqlite
                         column: x => x.AuthorizationId,
                         principalTable: "OpenIddictAuthorizations",
                         principalColumn: "Id");
+                });
+
+            migrationBuilder.CreateTable(
+                name: "RefreshTokenUses",
+                columns: table => new
+                {
+                    TokenId = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    Presentations = table.Column<int>(type: "INTEGER", nullable: false),
+                    SuccessorId = table.Column<string>(type: "TEXT", maxLength: 64, nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_RefreshTokenUses", x => x.TokenId);
+                    table.ForeignKey(
+                        name: "FK_RefreshTokenUses_OpenIddictTokens_TokenId",
+                        column: x => x.TokenId,
+                        principalTable: "OpenIddictTokens",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
                 });
 
             migrationBuilder.CreateIndex(
@@ -470,7 +488,7 @@ namespace AuthServer.Data.Migrations.Sqlite
                 name: "OpenIddictScopes");
 
             migrationBuilder.DropTable(
-                name: "OpenIddictTokens");
+                name: "RefreshTokenUses");
 
             migrationBuilder.DropTable(
                 name: "SigningKeys");
@@ -480,6 +498,9 @@ namespace AuthServer.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "AspNetUsers");
+
+            migrationBuilder.DropTable(
+                name: "OpenIddictTokens");
 
             migrationBuilder.DropTable(
                 name: "OpenIddictAuthorizations");
