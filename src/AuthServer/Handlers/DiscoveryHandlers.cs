@@ -9,7 +9,8 @@ namespace AuthServer.Handlers;
 /// <summary>Metadata (RFC 8414 §2) for what OpenIddict does not know we do.</summary>
 public static class DiscoveryHandlers
 {
-    public sealed class AttachOurMetadata(DpopProofValidator dpop) : IOpenIddictServerHandler<HandleConfigurationRequestContext>
+    public sealed class AttachOurMetadata(DpopProofValidator dpop, Microsoft.Extensions.Options.IOptions<Hosting.TokenOptions> tokens)
+        : IOpenIddictServerHandler<HandleConfigurationRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleConfigurationRequestContext>()
             .UseSingletonHandler<AttachOurMetadata>()
@@ -34,6 +35,12 @@ public static class DiscoveryHandlers
                 context.IntrospectionEndpoint = Rebase(context.IntrospectionEndpoint);
             }
 
+            // The default ID token algorithm first (RS256, OIDC Core §3.1.3.7); a client may be registered for another.
+            var algorithms = context.IdTokenSigningAlgorithms.OrderBy(a => a != tokens.Value.IdentityTokenAlgorithm).ToList();
+            context.IdTokenSigningAlgorithms.Clear();
+            foreach (var algorithm in algorithms) context.IdTokenSigningAlgorithms.Add(algorithm);
+            // Public clients authenticate with their client_id alone (RFC 8414 §2 "none").
+            context.TokenEndpointAuthenticationMethods.Add(OpenIddict.Abstractions.OpenIddictConstants.ClientAuthenticationMethods.None);
             // RFC 9449 §5.1: the proof algorithms we accept.
             context.Metadata["dpop_signing_alg_values_supported"] = JsonSerializer.SerializeToElement(dpop.AcceptedAlgorithms);
             // Our extension to RFC 8628: the waiting screen's push stream of status changes.

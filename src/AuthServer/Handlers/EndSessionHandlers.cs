@@ -1,5 +1,6 @@
 using AuthServer.Hosting;
 using Microsoft.AspNetCore;
+using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -24,8 +25,30 @@ public static class EndSessionHandlers
         public ValueTask HandleAsync(ValidateEndSessionRequestContext context)
         {
             if (context.Request.PostLogoutRedirectUri is not null && context.Request.ClientId is null && context.Request.IdTokenHint is null)
-                context.Reject(OpenIddict.Abstractions.OpenIddictConstants.Errors.InvalidRequest,
-                    "A return address needs the application it belongs to: send client_id or id_token_hint.");
+                context.Reject(OpenIddict.Abstractions.OpenIddictConstants.Errors.InvalidRequest, UnregisteredReturnAddress);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    public const string UnregisteredReturnAddress = "The application asked to return to an address that is not registered for it.";
+
+    /// <summary>
+    /// The ID token hint names the application the user signed in to; a <c>client_id</c> naming another one makes the
+    /// request contradict itself (§2), and it is refused before the return address is looked up.
+    /// </summary>
+    public sealed class RequireOneApplication : IOpenIddictServerHandler<ValidateEndSessionRequestContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateEndSessionRequestContext>()
+            .UseSingletonHandler<RequireOneApplication>()
+            .SetOrder(OpenIddictServerHandlers.Session.ValidateAuthentication.Descriptor.Order + 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ValidateEndSessionRequestContext context)
+        {
+            if (context.Request.ClientId is { } clientId && context.IdentityTokenHintPrincipal is { } hint
+                && !hint.GetAudiences().Contains(clientId) && !hint.GetPresenters().Contains(clientId))
+                context.Reject(OpenIddict.Abstractions.OpenIddictConstants.Errors.InvalidRequest, "The sign-out request names two different applications.");
             return ValueTask.CompletedTask;
         }
     }
@@ -49,9 +72,11 @@ public static class EndSessionHandlers
             var http = context.Transaction.GetHttpRequest()!.HttpContext;
             context.HandleRequest();
             var description = context.Response.ErrorDescription ?? "The sign-out request is not valid.";
-            if (!ErrorPage.IsWanted(http.Request))
+            // OpenIddict's words for an unregistered address, in the user's.
+            if (description.Contains("post_logout_redirect_uri", StringComparison.Ordinal)) description = UnregisteredReturnAddress;
+            if (http.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase))
             {
-                // An application calling without a browser gets the RFC 6749 §5.2 shape, like every protocol endpoint.
+                // An application that asks for JSON gets the RFC 6749 §5.2 shape; the user's browser gets a page.
                 http.Response.StatusCode = StatusCodes.Status400BadRequest;
                 http.Response.Headers.CacheControl = "no-store";
                 await http.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description });

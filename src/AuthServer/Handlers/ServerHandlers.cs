@@ -41,6 +41,7 @@ public static class ServerHandlers
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
 
         // Introspection endpoint.
+        server.AddEventHandler(IntrospectionHandlers.AttachOurClaims.Descriptor);
         server.AddEventHandler(IntrospectionHandlers.InactiveRatherThanRefused.Descriptor);
         server.AddEventHandler(IntrospectionHandlers.NoStore.Descriptor);
 
@@ -49,6 +50,7 @@ public static class ServerHandlers
 
         // End-session endpoint.
         server.AddEventHandler(EndSessionHandlers.RequireTheClientForARedirect.Descriptor);
+        server.AddEventHandler(EndSessionHandlers.RequireOneApplication.Descriptor);
         server.AddEventHandler(EndSessionHandlers.ShowErrorsOnPage.Descriptor);
 
         // Userinfo endpoint.

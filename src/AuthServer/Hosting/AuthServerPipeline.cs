@@ -66,8 +66,9 @@ public static class AuthServerPipeline
     private static async Task WriteErrorAsync(HttpContext context)
     {
         var badRequest = await BadRequestStatusAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error);
-        var wantsPage = context.Request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
-        if (context.Request.Path.StartsWithSegments("/connect"))
+        var wantsPage = ErrorPage.IsWanted(context.Request) || context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
+        // RP-initiated logout is a page the user's browser is sent to; every other /connect path answers applications.
+        if (context.Request.Path.StartsWithSegments("/connect") && !context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath))
         {
             await (badRequest is { } status
                 ? new OAuthError("invalid_request", "The request body could not be read as a form.", status)

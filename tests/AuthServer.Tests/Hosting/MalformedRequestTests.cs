@@ -35,7 +35,15 @@ public sealed class MalformedRequestTests(AuthServerFactory factory) : IClassFix
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public Task The_end_session_endpoint_answers_400_invalid_request(string shape) => ExpectInvalidRequestAsync("/connect/endsession", shape);
+    public async Task The_end_session_endpoint_answers_a_400_page(string shape)
+    {
+        // RP-initiated logout is a page the user's browser is sent to: its errors are a page too.
+        var response = await factory.CreateClient().PostAsync("/connect/endsession", Body(shape));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
+        Browser.Result(await response.Content.ReadAsStringAsync()).ShouldNotBeNullOrWhiteSpace();
+    }
 
     [Theory]
     [MemberData(nameof(Shapes))]

@@ -26,7 +26,8 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         doc.GetProperty("end_session_endpoint").GetString().ShouldBe("http://localhost/connect/endsession");
         Strings(doc, "grant_types_supported").ShouldBe(
             ["authorization_code", "urn:ietf:params:oauth:grant-type:device_code", "refresh_token", "client_credentials"], ignoreOrder: true);
-        Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(["client_secret_basic", "client_secret_post", "none"], ignoreOrder: true);
+        Strings(doc, "token_endpoint_auth_methods_supported").ShouldBe(
+            ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"], ignoreOrder: true);
         Strings(doc, "scopes_supported").ShouldContain("offline_access");
         Strings(doc, "scopes_supported").ShouldContain("openid");
         // RS256 is the default (OIDC Discovery §3 requires it); ES256 for clients registered with it.

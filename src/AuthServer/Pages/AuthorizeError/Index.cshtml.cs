@@ -20,7 +20,8 @@ public sealed class IndexModel : PageModel
         if (error is { Length: > 0 and <= MaxLength }) Error = error;
         if (description is { Length: > 0 and <= MaxLength }) Description = description;
         // The two a user can meet from a forged or broken link, in their words.
-        if (Error == "invalid_client") Description = "This application is not registered with AuthServer.";
+        if (Error == "invalid_client" || Description.Contains("'client_id'", StringComparison.Ordinal))
+            Description = "This application is not registered with AuthServer.";
         else if (Description.Contains("redirect_uri", StringComparison.Ordinal))
             Description = "The address this application wants to return to is not registered for it.";
     }
