@@ -6,7 +6,7 @@ namespace ResourceApi;
 public sealed class ResourceApiOptions
 {
     /// <summary>
-    /// The authorization server's issuer identifier, e.g. <c>https://login.example.com</c>. Its discovery document is
+    /// The authorization server's issuer identifier, e.g. <c>https://login.example.com/</c>. Its discovery document is
     /// at <c>{Authority}/.well-known/openid-configuration</c>, and its <c>issuer</c> must equal this (RFC 8414 §3.3).
     /// </summary>
     [Required] public string Authority { get; set; } = "";
@@ -40,6 +40,9 @@ public sealed class ResourceApiOptions
     /// <summary>How many DPoP proof ids the replay cache holds at most.</summary>
     [Range(1, 10_000_000)] public int DpopReplayCacheSize { get; set; } = 100_000;
 
-    /// <summary>The authority without a trailing slash: the exact issuer string tokens must carry.</summary>
-    public string Issuer => Authority.TrimEnd('/');
+    /// <summary>
+    /// The exact issuer string tokens must carry: the authority as configured (RFC 8414 §2 compares issuers as strings;
+    /// AuthServer's issuer ends with a slash, as every OpenIddict issuer does).
+    /// </summary>
+    public string Issuer => Authority;
 }

@@ -105,7 +105,7 @@ public sealed class TimeAndKeyTests
 
         var jwt = servers.Api.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>().Get(JwtBearerDefaults.AuthenticationScheme);
         var metadata = jwt.ConfigurationManager.ShouldBeOfType<ConfigurationManager<OpenIdConnectConfiguration>>();
-        metadata.MetadataAddress.ShouldBe(ResourceApiFactory.Authority + "/.well-known/openid-configuration");
+        metadata.MetadataAddress.ShouldBe(ResourceApiFactory.Authority + ".well-known/openid-configuration");
         metadata.AutomaticRefreshInterval.ShouldBe(TimeSpan.FromHours(2));
         metadata.RefreshInterval.ShouldBe(TimeSpan.FromSeconds(45));
         servers.Api.AuthorityRequests.ShouldBe(["/.well-known/openid-configuration", "/.well-known/jwks"]);

@@ -155,7 +155,8 @@ public sealed class DeviceFlowService(
         var decided = await sql.DecideAsync(id, userId, approve, number, ticketHash, ticket?.PhoneDeviceId, clock.GetUtcNow(), cancellationToken);
         if (decided is not null)
         {
-            Publish(decided);
+            // Not published yet: the caller hands the decision to OpenIddict first (Endpoints.Verification), so a
+            // waiting screen that hears "approved" finds its device code approved at the token endpoint too.
             var wrongNumber = approve && decided.Status == DeviceAuthorizationStatus.Denied;
             return (wrongNumber ? DecisionOutcome.WrongNumber : approve ? DecisionOutcome.Approved : DecisionOutcome.Denied, decided);
         }

@@ -24,7 +24,7 @@ namespace AuthServer.Endpoints;
 public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
-        HttpContext context, UserManager<ApplicationUser> users, DeviceFlowService flow, ClientStore clients,
+        HttpContext context, UserManager<ApplicationUser> users,
         AuthServerDbContext db, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
@@ -56,10 +56,9 @@ public static class TokenEndpoint
             ?? throw new InvalidOperationException("A grant without its linked device reached the token endpoint.");
         if (request.IsDeviceCodeGrantType())
         {
-            // OpenIddict redeems the device code once; the login request follows it, with exactly one winner too.
-            var loginRequest = presented.GetTokenId() ?? throw new InvalidOperationException("A device code without its token id.");
-            if (await flow.RedeemAsync(loginRequest, deviceId, context.RequestAborted) is null)
-                return Refuse(Errors.InvalidGrant, "The device code has already been used.");
+            // The login request follows the device code once OpenIddict has redeemed it (TokenHandlers.FollowRedemption).
+            // Refusing a losing poll here would make OpenIddict reject the code for the winner too.
+            TokenHandlers.LoginRequestOf(context, presented.GetTokenId() ?? throw new InvalidOperationException("A device code without its token id."));
         }
 
         // RFC 6749 §6: the grant keeps its scopes; a narrower scope asked for applies to this access token only, which

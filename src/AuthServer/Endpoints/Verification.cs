@@ -28,10 +28,17 @@ public static class Verification
     }
 
     /// <summary>
-    /// Hands our decision to OpenIddict, whose verification request carried this request's user code. The caller
-    /// writes its own response.
+    /// Hands our decision (already stored) to OpenIddict, whose verification request carried this request's user code,
+    /// then announces it. The caller writes its own response.
     /// </summary>
     public static async Task CompleteAsync(HttpContext context, DeviceAuthorizationState decided, TimeProvider clock)
+    {
+        await HandToOpenIddictAsync(context, decided, clock);
+        // Only now do waiting screens hear of it: their next poll must find the device code decided.
+        context.RequestServices.GetRequiredService<DeviceFlowService>().Publish(decided);
+    }
+
+    private static async Task HandToOpenIddictAsync(HttpContext context, DeviceAuthorizationState decided, TimeProvider clock)
     {
         VerificationHandlers.AppWillAnswer(context);
         if (await LoginRequestIdAsync(context) != decided.Id)

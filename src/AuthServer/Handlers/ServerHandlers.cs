@@ -38,6 +38,7 @@ public static class ServerHandlers
         server.AddEventHandler(TokenHandlers.RefreshWithinTheGrantedScopes.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.LinkSuccessor.Descriptor);
+        server.AddEventHandler(TokenHandlers.FollowRedemption.Descriptor);
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
 
         // Introspection endpoint.

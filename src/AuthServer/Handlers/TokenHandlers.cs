@@ -1,5 +1,6 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
+using Microsoft.AspNetCore;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Abstractions.OpenIddictConstants;
@@ -131,6 +132,35 @@ public static class TokenHandlers
             if (context.Request.GetScopes().Any(scope => !granted.Contains(scope)))
                 context.Reject(Errors.InvalidScope, "The requested scope exceeds the scope originally granted.");
             return ValueTask.CompletedTask;
+        }
+    }
+
+    private const string LoginRequestItem = "authserver:redeeming_login_request";
+
+    /// <summary>Names the login request of the device code this token request redeems.</summary>
+    public static void LoginRequestOf(HttpContext context, string loginRequestId) => context.Items[LoginRequestItem] = loginRequestId;
+
+    /// <summary>
+    /// Approved → Redeemed for the login request, once OpenIddict has redeemed its device code: OpenIddict decides the one
+    /// poll of many that gets tokens (RFC 8628 §3.5: a code redeems once), and the login request follows it, so the
+    /// waiting screen's stream and later polls see it at once.
+    /// </summary>
+    public sealed class FollowRedemption(DeviceFlowService flow, ILogger<FollowRedemption> logger) : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseScopedHandler<FollowRedemption>()
+            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ProcessSignInContext context)
+        {
+            var http = context.Transaction.GetHttpRequest()!.HttpContext;
+            if (!context.Request.IsDeviceCodeGrantType() || http.Items[LoginRequestItem] is not string id
+                || context.Principal?.GetAuthorizationId() is not { } deviceId) return;
+            if (await flow.RedeemAsync(id, deviceId, context.CancellationToken) is null)
+                logger.LogWarning("Login request {Id} was not approved when OpenIddict redeemed its device code", id);
         }
     }
 

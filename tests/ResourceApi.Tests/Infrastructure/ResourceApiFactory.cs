@@ -21,7 +21,7 @@ namespace ResourceApi.Tests.Infrastructure;
 public sealed class ResourceApiFactory(AuthServerFactory authServer, Dictionary<string, string?>? settings = null)
     : WebApplicationFactory<ResourceApiOptions>
 {
-    public const string Authority = "http://localhost";
+    public const string Authority = "http://localhost/";
 
     /// <summary>The paths the API fetched from the authorization server, in order.</summary>
     public ConcurrentQueue<string> AuthorityRequests { get; } = new();

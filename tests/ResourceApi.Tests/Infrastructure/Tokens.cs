@@ -14,6 +14,9 @@ public static class Tokens
     /// <summary>What a client is: the authorization server's origin in the tests, which is also its issuer.</summary>
     public const string AuthServerOrigin = "http://localhost";
 
+    /// <summary>The authorization server's issuer identifier (OpenIddict's, with its trailing slash).</summary>
+    public const string AuthServerIssuer = "http://localhost/";
+
     /// <summary>The resource API's origin in the tests: what a proof's htu starts with.</summary>
     public const string ApiOrigin = "http://localhost";
 
@@ -79,7 +82,7 @@ public static class Tokens
     /// tokens that are genuine in every way but one (audience, type, issuer …). <paramref name="notBefore"/> is how
     /// long from now the token becomes valid.
     /// </summary>
-    public static string Mint(this AuthServerFactory authServer, string typ = "at+jwt", string audience = "api", string issuer = AuthServerOrigin,
+    public static string Mint(this AuthServerFactory authServer, string typ = "at+jwt", string audience = "api", string issuer = AuthServerIssuer,
         string scope = "api", string algorithm = SecurityAlgorithms.EcdsaSha256, TimeSpan notBefore = default, Dictionary<string, object>? extra = null)
     {
         var now = authServer.Clock.GetUtcNow();
