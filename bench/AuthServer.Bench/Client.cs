@@ -78,7 +78,7 @@ public sealed partial class Client(Uri baseAddress)
         var challenge = Convert.ToBase64String(SHA256.HashData(Encoding.ASCII.GetBytes(verifier))).TrimEnd('=').Replace('+', '-').Replace('/', '_');
         const string redirect = "http://127.0.0.1:1/callback";
         using var authorized = await browser.GetAsync(
-            $"/connect/authorize?response_type=code&client_id=phone&scope=openid%20phone&redirect_uri={Uri.EscapeDataString(redirect)}" +
+            $"/connect/authorize?response_type=code&client_id=phone&scope=openid%20phone_app&redirect_uri={Uri.EscapeDataString(redirect)}" +
             $"&code_challenge={challenge}&code_challenge_method=S256&state=bench");
         var code = Regex.Match(authorized.Headers.Location!.Query, "code=([^&]+)").Groups[1].Value;
         using var tokens = await browser.PostAsync("/connect/token", Form(

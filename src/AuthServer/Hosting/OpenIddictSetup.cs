@@ -117,7 +117,9 @@ public static class OpenIddictSetup
                     .EnableUserInfoEndpointPassthrough()
                     .EnableEndSessionEndpointPassthrough()
                     // TLS is the reverse proxy's job in production; Development runs on plain http.
-                    .DisableTransportSecurityRequirement();
+                    .DisableTransportSecurityRequirement()
+                    // Compact JSON: every poll's answer is smaller, and line-oriented tools (the README's curl) read it.
+                    .SuppressJsonResponseIndentation();
 
                 Handlers.ServerHandlers.Register(server);
             })
