@@ -35,6 +35,11 @@ public static class AuthorizeEndpoint
         if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
             return Refuse(Errors.InvalidRequest, $"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
 
+        // RFC 9449 §10: the client binds the code to its DPoP key from the start; redeeming it then needs a proof from it.
+        var dpopJkt = (string?)request[DeviceAuthorizationHandlers.DpopJktParameter];
+        if (dpopJkt is { Length: not 43 })
+            return Refuse(Errors.InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 7638).");
+
         var authentication = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var user = authentication.Succeeded ? await signIn.UserManager.GetUserAsync(authentication.Principal) : null;
         if (user is not null && Accounts.IsLockedOut(user, clock.GetUtcNow())) user = null;
@@ -63,6 +68,7 @@ public static class AuthorizeEndpoint
         }
 
         var principal = AccountPrincipal.Create(user, scopes, authentication.Properties?.IssuedUtc ?? clock.GetUtcNow(), options.Value);
+        if (dpopJkt is not null) principal.SetClaim(TokenClaims.AuthorizationCodeJkt, dpopJkt);
         // The linked device this sign-in creates is the app on the caller's device (the phone, or the web app).
         new LinkedDeviceInfo(string.IsNullOrEmpty(deviceName) ? null : deviceName, context.Connection.RemoteIpAddress?.ToString(),
             LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString())).AttachTo(context);

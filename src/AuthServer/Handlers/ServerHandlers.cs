@@ -34,6 +34,7 @@ public static class ServerHandlers
         server.AddEventHandler(TokenHandlers.AnswerPollFromMemory.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerDeferredPoll.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.AuditReuseAfterLeeway.Descriptor);
+        server.AddEventHandler(TokenHandlers.RedeemCodeWithTheBoundKey.Descriptor);
         server.AddEventHandler(TokenHandlers.RefreshWithTheBoundKey.Descriptor);
         server.AddEventHandler(TokenHandlers.RefreshWithinTheGrantedScopes.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);

@@ -115,6 +115,26 @@ public static class TokenHandlers
         }
     }
 
+    /// <summary>RFC 9449 §10: a code bound with <c>dpop_jkt</c> is redeemed only with a proof from that key.</summary>
+    public sealed class RedeemCodeWithTheBoundKey : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireAuthorizationCodeValidated>()
+            .UseSingletonHandler<RedeemCodeWithTheBoundKey>()
+            .SetOrder(OpenIddictServerHandlers.ValidateAuthorizationCode.Descriptor.Order + 10)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessAuthenticationContext context)
+        {
+            if (context.AuthorizationCodePrincipal?.GetClaim(Tokens.TokenClaims.AuthorizationCodeJkt) is { } jkt
+                && DpopHandlers.ProofJkt(context.Transaction) != jkt)
+                context.Reject(DpopHandlers.Errors.InvalidDpopProof, "This code is bound to a DPoP key (dpop_jkt): send a proof made with it.");
+            return ValueTask.CompletedTask;
+        }
+    }
+
     /// <summary>RFC 6749 §6: a refresh may ask for a narrower scope, never a wider one (<c>invalid_scope</c>).</summary>
     public sealed class RefreshWithinTheGrantedScopes : IOpenIddictServerHandler<ProcessAuthenticationContext>
     {

@@ -12,6 +12,9 @@ public static class TokenClaims
     /// <summary>The DPoP key a public client's refresh token is bound to (RFC 9449 §5); read only by our token endpoint.</summary>
     public const string RefreshTokenJkt = "authserver_dpop_jkt";
 
+    /// <summary>The DPoP key an authorization code is bound to by <c>dpop_jkt</c> at the authorization endpoint (RFC 9449 §10).</summary>
+    public const string AuthorizationCodeJkt = "authserver_code_jkt";
+
     /// <summary>When the refresh token family ends (Unix seconds), carried from one rotation to the next.</summary>
     public const string FamilyExpiresAt = "authserver_family_exp";
 }

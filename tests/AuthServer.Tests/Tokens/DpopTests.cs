@@ -585,6 +585,40 @@ public sealed class DpopTests(AuthServerFactory factory) : IClassFixture<AuthSer
         asBearer.Status.ShouldBe(HttpStatusCode.Unauthorized);
     }
 
+    [Fact]
+    public async Task A_code_bound_with_dpop_jkt_at_authorize_is_redeemed_only_with_a_proof_from_that_key()
+    {
+        using var key = DpopKey.Ec(factory.Clock);
+        using var other = DpopKey.Ec(factory.Clock);
+        var browser = factory.CreateBrowser();
+        await browser.SignInAsync();
+        var pkce = CodeFlow.Pkce.New();
+        // RFC 9449 §10: the code is bound before the client holds it.
+        var code = await CodeFlow.GetCodeAsync(browser, "phone", CodeFlow.PhoneRedirect, pkce, PhoneApp.Scope, new() { ["dpop_jkt"] = key.Jkt });
+        (string, string)[] redeem = [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CodeFlow.PhoneRedirect),
+            ("code_verifier", pkce.Verifier), ("client_id", "phone")];
+
+        ShouldBeInvalidProof(await CodeFlow.RedeemAsync(_http, "phone", code, CodeFlow.PhoneRedirect, pkce.Verifier));
+        ShouldBeInvalidProof(await other.PostFormAsync(_http, "/connect/token", redeem));
+        var tokens = await key.PostFormAsync(_http, "/connect/token", redeem);
+
+        tokens.Status.ShouldBe(HttpStatusCode.OK, $"body: {tokens.Json}");
+        ShouldBeBoundTo(tokens, key);
+    }
+
+    [Fact]
+    public async Task A_dpop_jkt_at_authorize_that_is_not_a_thumbprint_is_refused()
+    {
+        var browser = factory.CreateBrowser();
+        await browser.SignInAsync();
+        var url = CodeFlow.AuthorizeUrl("phone", CodeFlow.PhoneRedirect, CodeFlow.Pkce.New(), PhoneApp.Scope, extra: new() { ["dpop_jkt"] = "short" });
+
+        var landed = await browser.FollowUntilExternalAsync(url);
+
+        CodeFlow.Query(landed)["error"].ShouldBe("invalid_request");
+        CodeFlow.Query(landed).ShouldNotContainKey("code");
+    }
+
     // ---- Protected resources (RFC 9449 §7) ----
 
     private async Task<Infrastructure.Protocol.Answer> UserinfoAsync(string scheme, string accessToken, params string[] proofs)
