@@ -31,14 +31,13 @@ public static class AuthorizeEndpoint
         var request = context.GetOpenIddictServerRequest() ?? throw new InvalidOperationException("The OpenIddict request is missing.");
         var client = clients.Find(request.ClientId) ?? throw new InvalidOperationException("OpenIddict passed an unknown client through.");
 
-        var deviceName = ((string?)request[DeviceAuthorizationHandlers.DeviceNameParameter])?.Trim();
-        if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
-            return Refuse(Errors.InvalidRequest, $"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
+        if (!LinkedDevices.TryReadName((string?)request[DeviceAuthorizationHandlers.DeviceNameParameter], out var deviceName))
+            return Refuse(Errors.InvalidRequest, LinkedDevices.NameRule);
 
         // RFC 9449 §10: the client binds the code to its DPoP key from the start; redeeming it then needs a proof from it.
         var dpopJkt = (string?)request[DeviceAuthorizationHandlers.DpopJktParameter];
-        if (dpopJkt is { Length: not 43 })
-            return Refuse(Errors.InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 7638).");
+        if (dpopJkt is not null && !TokenClaims.IsThumbprint(dpopJkt))
+            return Refuse(Errors.InvalidRequest, TokenClaims.ThumbprintRule);
 
         var authentication = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var user = authentication.Succeeded ? await signIn.UserManager.GetUserAsync(authentication.Principal) : null;
@@ -70,7 +69,7 @@ public static class AuthorizeEndpoint
         var principal = AccountPrincipal.Create(user, scopes, authentication.Properties?.IssuedUtc ?? clock.GetUtcNow(), options.Value);
         if (dpopJkt is not null) principal.SetClaim(TokenClaims.AuthorizationCodeJkt, dpopJkt);
         // The linked device this sign-in creates is the app on the caller's device (the phone, or the web app).
-        new LinkedDeviceInfo(string.IsNullOrEmpty(deviceName) ? null : deviceName, context.Connection.RemoteIpAddress?.ToString(),
+        new LinkedDeviceInfo(deviceName, context.Connection.RemoteIpAddress?.ToString(),
             LinkedDevices.Truncate(context.Request.Headers.UserAgent.ToString())).AttachTo(context);
         return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }

@@ -60,11 +60,9 @@ public static class DeviceAuthorizationHandlers
         public async ValueTask HandleAsync(ValidateDeviceAuthorizationRequestContext context)
         {
             var request = context.Request;
-            var deviceName = (string?)request[DeviceNameParameter];
-            deviceName = deviceName?.Trim();
-            if (deviceName is { Length: > LinkedDevices.MaxNameLength } || deviceName?.Any(char.IsControl) == true)
+            if (!LinkedDevices.TryReadName((string?)request[DeviceNameParameter], out var deviceName))
             {
-                context.Reject(Errors.InvalidRequest, $"device_name must be at most {LinkedDevices.MaxNameLength} printable characters.");
+                context.Reject(Errors.InvalidRequest, LinkedDevices.NameRule);
                 return;
             }
 
@@ -78,9 +76,9 @@ public static class DeviceAuthorizationHandlers
                 return;
             }
             dpopJkt ??= proofJkt;
-            if (dpopJkt is { Length: not 43 })
+            if (dpopJkt is not null && !TokenClaims.IsThumbprint(dpopJkt))
             {
-                context.Reject(Errors.InvalidRequest, "dpop_jkt must be a base64url SHA-256 JWK thumbprint (RFC 7638).");
+                context.Reject(Errors.InvalidRequest, TokenClaims.ThumbprintRule);
                 return;
             }
 
@@ -103,7 +101,7 @@ public static class DeviceAuthorizationHandlers
                 }
                 superseded = old.State;
             }
-            context.Transaction.Properties[FactsProperty] = new Facts(string.IsNullOrEmpty(deviceName) ? null : deviceName, dpopJkt, superseded);
+            context.Transaction.Properties[FactsProperty] = new Facts(deviceName, dpopJkt, superseded);
         }
     }
 

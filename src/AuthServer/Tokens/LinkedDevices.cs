@@ -60,6 +60,20 @@ public static class LinkedDevices
             .SetProperty(a => a.LastIp, ip), cancellationToken);
     }
 
+    public static readonly string NameRule = $"device_name must be at most {MaxNameLength} printable characters.";
+
+    /// <summary>
+    /// What a device calls itself (<c>device_name</c>), trimmed; null when it gave none. False when it is too long or
+    /// holds control characters: it is shown to the user, who must be able to read exactly what it says.
+    /// </summary>
+    public static bool TryReadName(string? raw, out string? name)
+    {
+        name = raw?.Trim();
+        if (name is { Length: > MaxNameLength } || name?.Any(char.IsControl) == true) return false;
+        if (string.IsNullOrEmpty(name)) name = null;
+        return true;
+    }
+
     public static string? Truncate(string? userAgent) =>
         string.IsNullOrEmpty(userAgent) ? null : userAgent.Length <= MaxUserAgentLength ? userAgent : userAgent[..MaxUserAgentLength];
 }
