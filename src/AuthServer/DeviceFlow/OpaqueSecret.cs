@@ -5,8 +5,9 @@ using Microsoft.IdentityModel.Tokens;
 namespace AuthServer.DeviceFlow;
 
 /// <summary>
-/// Opaque bearer secrets (device codes, refresh tokens): 256 random bits, base64url, stored only as a SHA-256 hash.
-/// Lookups go by hash, so a timing difference in the index search reveals nothing about the stored secret.
+/// Opaque bearer secrets of ours (confirm tickets): 256 random bits, base64url, stored only as a SHA-256 hash; and the
+/// same hash of OpenIddict's device codes, under which a login request is found. Lookups go by hash, so a timing
+/// difference in the index search reveals nothing about the stored secret.
 /// </summary>
 public static class OpaqueSecret
 {

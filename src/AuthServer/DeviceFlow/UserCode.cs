@@ -1,24 +1,16 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Security.Cryptography;
 
 namespace AuthServer.DeviceFlow;
 
 /// <summary>
 /// User codes per RFC 8628 §6.1: 8 characters of a base-20 alphabet without vowels (so no words can be spelled) and
 /// without look-alike characters: 20^8 ≈ 2^34.5 possibilities, enough entropy when guesses are limited (§5.1).
+/// OpenIddict draws them (OpenIddictSetup sets its charset, length and display format); this reads and shows them.
 /// </summary>
 public static class UserCode
 {
     public const string Alphabet = "BCDFGHJKLMNPQRSTVWXZ";
     public const int Length = 8;
-
-    /// <summary>A fresh random code in normalized form (no separator).</summary>
-    public static string Generate() =>
-        string.Create(Length, 0, static (span, _) =>
-        {
-            for (var i = 0; i < span.Length; i++)
-                span[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
-        });
 
     /// <summary>The display form <c>XXXX-XXXX</c>; the dash helps people keep their place (§6.1).</summary>
     public static string Format(string normalized) => $"{normalized[..4]}-{normalized[4..]}";

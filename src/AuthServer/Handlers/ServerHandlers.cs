@@ -7,8 +7,9 @@ public static class ServerHandlers
 {
     public static void Register(OpenIddictServerBuilder server)
     {
-        // Every request: the phone API's approve and deny are verification requests.
+        // Every request: the phone API's approve and deny are verification requests; no parameter comes twice.
         server.AddEventHandler(VerificationHandlers.RecognisePhoneDecisions.Descriptor);
+        RequestHandlers.Register(server);
 
         // Authorization endpoint.
         server.AddEventHandler(AuthorizeHandlers.ApplyDefaultScopes.Descriptor);

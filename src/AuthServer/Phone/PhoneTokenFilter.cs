@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace AuthServer.Phone;
 
 /// <summary>
-/// The phone API is only for our own phone app: an access token of a first-party client with the <c>phone</c> scope.
+/// The phone API is only for our own phone app: an access token of a first-party client with the <c>phone_app</c> scope.
 /// No token (or an invalid one) is 401 with a challenge (RFC 6750 §3, RFC 9449 §7.1); any other valid token is 403.
 /// </summary>
 public sealed class PhoneTokenFilter(AccessTokenAuthentication authentication, ClientStore clients) : IEndpointFilter

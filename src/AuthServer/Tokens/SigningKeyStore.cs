@@ -173,8 +173,7 @@ public sealed class SigningKeyStore(
             .ToListAsync(cancellationToken);
 
         // Every node reloads on a timer; most reloads find the same keys in the same states. Keep the snapshot then:
-        // rebuilding it decrypts every private key again, and a new key list makes every remembered token
-        // verification (VerifiedAccessTokens) start over.
+        // rebuilding it decrypts every private key again and makes OpenIddict rebuild its options.
         var fingerprint = string.Join(';', published.OrderBy(k => k.Id, StringComparer.Ordinal).Select(k => $"{k.Id}:{k.Status}:{k.ActivatedAt?.ToUnixTimeMilliseconds()}"));
         if (fingerprint == _snapshot.Fingerprint) return;
 

@@ -1,3 +1,4 @@
+using AuthServer.Tests.Infrastructure;
 using AuthServer.DeviceFlow;
 
 namespace AuthServer.Tests.DeviceFlow;
@@ -5,13 +6,17 @@ namespace AuthServer.Tests.DeviceFlow;
 public sealed class UserCodeTests
 {
     [Fact]
-    public void Generated_codes_use_only_the_base_20_alphabet_and_eight_characters()
+    public async Task The_servers_codes_use_only_the_base_20_alphabet_as_XXXX_XXXX()
     {
-        var codes = Enumerable.Range(0, 2000).Select(_ => UserCode.Generate()).ToList();
+        using var factory = new Infrastructure.AuthServerFactory();
+        var http = factory.CreateClient();
+        var codes = new List<string>();
+        for (var i = 0; i < 40; i++) codes.Add((await http.StartAsync()).Get("user_code"));
 
-        codes.ShouldAllBe(c => c.Length == 8 && c.All(ch => UserCode.Alphabet.Contains(ch)));
-        // Every letter of the alphabet shows up: the generator is not stuck on a subset.
-        codes.SelectMany(c => c).Distinct().Count().ShouldBe(20);
+        // OpenIddict draws them with the charset, length and display format OpenIddictSetup gives it.
+        codes.ShouldAllBe(c => c.Length == 9 && c[4] == '-' && c.Remove(4, 1).All(ch => UserCode.Alphabet.Contains(ch)));
+        // 320 letters: every letter of the alphabet shows up, so the draw is not stuck on a subset.
+        codes.SelectMany(c => c.Remove(4, 1)).Distinct().Count().ShouldBe(20);
         codes.Distinct().Count().ShouldBe(codes.Count);
     }
 

@@ -139,4 +139,16 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
 
     [GeneratedRegex("^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")]
     private static partial Regex UserCodeShape();
+
+    [Fact]
+    public async Task A_repeated_scope_is_invalid_request_rather_than_the_default_scopes()
+    {
+        // RFC 6749 §3.1: a parameter must not come twice; read as absent it would grant the client's whole default.
+        var answer = await factory.CreateClient().PostFormAsync("/connect/device",
+            ("client_id", "demo-tv"), ("scope", "openid"), ("scope", "profile"));
+
+        answer.Status.ShouldBe(System.Net.HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_request");
+        answer.Json.TryGetProperty("device_code", out _).ShouldBeFalse();
+    }
 }
