@@ -23,10 +23,7 @@ public sealed class OAuthError(string error, string description, int statusCode 
         new("use_dpop_nonce", description) { Headers = new Dictionary<string, string> { ["DPoP-Nonce"] = nonce } };
 
     public static OAuthError InvalidRequest(string description) => new("invalid_request", description);
-    public static OAuthError InvalidScope(string description) => new("invalid_scope", description);
     public static OAuthError InvalidGrant(string description) => new("invalid_grant", description);
-    public static OAuthError UnauthorizedClient(string description) => new("unauthorized_client", description);
-    public static OAuthError UnsupportedGrantType(string description) => new("unsupported_grant_type", description);
 
     /// <summary>
     /// RFC 6749 §5.2: <c>invalid_client</c> answers 401 with a <c>WWW-Authenticate</c> challenge for the scheme the
@@ -63,26 +60,4 @@ public static class ProtocolResponse
         response.Headers.CacheControl = "no-store";
         response.Headers.Pragma = "no-cache";
     }
-
-    /// <summary>A successful JSON protocol response, not cached.</summary>
-    public static IResult Json<T>(T body) => new NoStoreJson<T>(body);
-
-    private sealed class NoStoreJson<T>(T body) : IResult
-    {
-        public Task ExecuteAsync(HttpContext context)
-        {
-            NoStore(context.Response);
-            return context.Response.WriteAsJsonAsync(body, ProtocolJson.Options, "application/json;charset=UTF-8", context.RequestAborted);
-        }
-    }
-}
-
-public static class ProtocolJson
-{
-    /// <summary>Protocol parameters are snake_case and absent (not null) when they do not apply.</summary>
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web)
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
 }

@@ -41,9 +41,4 @@ public sealed class ProtocolRequest
         }
         return (new ProtocolRequest(form), null);
     }
-
-    /// <summary>Space-delimited scope values (RFC 6749 §3.3); null when the parameter is absent.</summary>
-    public string[]? Scopes => this["scope"] is { } scope
-        ? scope.Split(' ', StringSplitOptions.RemoveEmptyEntries).Distinct(StringComparer.Ordinal).ToArray()
-        : null;
 }
