@@ -32,19 +32,19 @@ public static class AuthorizeEndpoint
         var client = clients.Find(request.ClientId) ?? throw new InvalidOperationException("OpenIddict passed an unknown client through.");
 
         if (!LinkedDevices.TryReadName((string?)request[DeviceAuthorizationHandlers.DeviceNameParameter], out var deviceName))
-            return Refuse(Errors.InvalidRequest, LinkedDevices.NameRule);
+            return ProtocolRefusal.Of(Errors.InvalidRequest, LinkedDevices.NameRule);
 
         // RFC 9449 §10: the client binds the code to its DPoP key from the start; redeeming it then needs a proof from it.
         var dpopJkt = (string?)request[DeviceAuthorizationHandlers.DpopJktParameter];
         if (dpopJkt is not null && !TokenClaims.IsThumbprint(dpopJkt))
-            return Refuse(Errors.InvalidRequest, TokenClaims.ThumbprintRule);
+            return ProtocolRefusal.Of(Errors.InvalidRequest, TokenClaims.ThumbprintRule);
 
         var authentication = await context.AuthenticateAsync(IdentityConstants.ApplicationScheme);
         var user = authentication.Succeeded ? await signIn.UserManager.GetUserAsync(authentication.Principal) : null;
         if (user is not null && Accounts.IsLockedOut(user, clock.GetUtcNow())) user = null;
 
         if (request.HasPromptValue(PromptValues.None) && user is null)
-            return Refuse(Errors.LoginRequired, "The user is not signed in.");
+            return ProtocolRefusal.Of(Errors.LoginRequired, "The user is not signed in.");
 
         // prompt=login asks for a fresh sign-in; the return URL drops it so the sign-in is not asked for again.
         if (user is null || request.HasPromptValue(PromptValues.Login))
@@ -55,14 +55,14 @@ public static class AuthorizeEndpoint
         }
 
         if (request[Pages.Consent.IndexModel.DeniedParameter] is not null)
-            return Refuse(Errors.AccessDenied, "The user denied the request.");
+            return ProtocolRefusal.Of(Errors.AccessDenied, "The user denied the request.");
 
         var scopes = request.GetScopes();
         if (!client.FirstParty
             && (request.HasPromptValue(PromptValues.Consent) || !await HasConsentAsync(authorizations, applications, user.Id, client.ClientId, scopes)))
         {
             if (request.HasPromptValue(PromptValues.None))
-                return Refuse(Errors.ConsentRequired, "The user has not consented to this application.");
+                return ProtocolRefusal.Of(Errors.ConsentRequired, "The user has not consented to this application.");
             return Results.Redirect(QueryHelpers.AddQueryString(ConsentPage, "returnUrl", ReturnUrl(context, drop: "prompt")));
         }
 
@@ -100,12 +100,4 @@ public static class AuthorizeEndpoint
         return QueryHelpers.AddQueryString(OpenIddictSetup.AuthorizePath, parameters);
     }
 
-    /// <summary>An error OpenIddict sends back to the client's redirect URI (RFC 6749 §4.1.2.1), with <c>iss</c> (RFC 9207).</summary>
-    public static IResult Refuse(string error, string description) => Results.Forbid(
-        new AuthenticationProperties(new Dictionary<string, string?>
-        {
-            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-        }),
-        [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 }

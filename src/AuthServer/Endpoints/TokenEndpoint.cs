@@ -48,7 +48,7 @@ public static class TokenEndpoint
         // The account may have been deleted or locked since the grant; lockout is judged by the server's clock.
         var user = await users.FindByIdAsync(presented.GetClaim(Claims.Subject) ?? "");
         if (user is null || Accounts.IsLockedOut(user, clock.GetUtcNow()))
-            return Refuse(Errors.InvalidGrant, "The account is not available.");
+            return ProtocolRefusal.Of(Errors.InvalidGrant, "The account is not available.");
 
         // A device code's row was created before its device (the approval creates it), so OpenIddict restores no
         // authorization for it; the approval wrote the device into the code itself.
@@ -69,13 +69,4 @@ public static class TokenEndpoint
         await LinkedDevices.TouchAsync(db, deviceId, context, clock.GetUtcNow(), context.RequestAborted);
         return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
-
-    /// <summary>An RFC 6749 §5.2 error, written by OpenIddict.</summary>
-    public static IResult Refuse(string error, string description) => Results.Forbid(
-        new AuthenticationProperties(new Dictionary<string, string?>
-        {
-            [OpenIddictServerAspNetCoreConstants.Properties.Error] = error,
-            [OpenIddictServerAspNetCoreConstants.Properties.ErrorDescription] = description,
-        }),
-        [OpenIddictServerAspNetCoreDefaults.AuthenticationScheme]);
 }

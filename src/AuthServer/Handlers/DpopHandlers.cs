@@ -20,35 +20,39 @@ public static class DpopHandlers
     public static string? ProofJkt(OpenIddictServerTransaction transaction) =>
         transaction.Properties.TryGetValue(JktProperty, out var value) ? value as string : null;
 
+    /// <summary>What a request's DPoP proof comes to: its key's thumbprint (null without a proof), or the error to answer.</summary>
+    public sealed record Outcome(string? Jkt, string? Error = null, string? Description = null);
+
     /// <summary>
-    /// Checks the request's proof, if any; a client that requires DPoP must send one. False when the request was
-    /// rejected: <c>use_dpop_nonce</c> (§8, with the nonce in the header) or <c>invalid_dpop_proof</c> (§5).
+    /// Checks the request's proof, if any; a client that requires DPoP must send one. Refusals are
+    /// <c>use_dpop_nonce</c> (§8, with the nonce in the header) or <c>invalid_dpop_proof</c> (§5). The one rule for
+    /// every endpoint that takes proofs: OpenIddict's (through <see cref="CheckProofAsync"/>) and the push stream.
     /// </summary>
-    public static async ValueTask<bool> CheckProofAsync(BaseValidatingContext context, Client? client, DpopProofValidator validator)
+    public static async Task<Outcome> CheckAsync(HttpRequest http, Client? client, DpopProofValidator validator)
     {
-        var http = context.Transaction.GetHttpRequest()!;
         // No proof header costs nothing here, which keeps the pending poll of an unbound screen cheap.
         if (!http.Headers.ContainsKey(DpopProofValidator.Header))
-        {
-            if (client?.RequireDpop != true) return true;
-            context.Reject(Errors.InvalidDpopProof, "This client must send a DPoP proof (RFC 9449).");
-            return false;
-        }
+            return client?.RequireDpop == true
+                ? new Outcome(null, Errors.InvalidDpopProof, "This client must send a DPoP proof (RFC 9449).")
+                : new Outcome(null);
 
         var result = await validator.ValidateAsync(http);
-        if (result.NonceMissing)
-        {
+        if (result.NonceMissing || result.Proof is not null)
             http.HttpContext.Response.Headers[DpopProofValidator.NonceHeader] = validator.CurrentNonce();
-            context.Reject(Errors.UseDpopNonce, result.Error);
-            return false;
-        }
-        if (result.Proof is null)
+        if (result.NonceMissing) return new Outcome(null, Errors.UseDpopNonce, result.Error);
+        return result.Proof is null ? new Outcome(null, Errors.InvalidDpopProof, result.Error) : new Outcome(result.Proof.Jkt);
+    }
+
+    /// <summary><see cref="CheckAsync"/> in an OpenIddict request: false when it was rejected; the thumbprint goes in the transaction.</summary>
+    public static async ValueTask<bool> CheckProofAsync(BaseValidatingContext context, Client? client, DpopProofValidator validator)
+    {
+        var outcome = await CheckAsync(context.Transaction.GetHttpRequest()!, client, validator);
+        if (outcome.Error is not null)
         {
-            context.Reject(Errors.InvalidDpopProof, result.Error);
+            context.Reject(outcome.Error, outcome.Description);
             return false;
         }
-        http.HttpContext.Response.Headers[DpopProofValidator.NonceHeader] = validator.CurrentNonce();
-        context.Transaction.Properties[JktProperty] = result.Proof.Jkt;
+        if (outcome.Jkt is not null) context.Transaction.Properties[JktProperty] = outcome.Jkt;
         return true;
     }
 

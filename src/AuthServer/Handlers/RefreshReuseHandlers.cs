@@ -32,15 +32,15 @@ public static class RefreshReuseHandlers
         public async ValueTask HandleAsync(ProcessAuthenticationContext context)
         {
             if (context.RefreshTokenPrincipal?.GetTokenId() is not { } tokenId) return;
+            // One read: how often it came, and whether its successor was used. A retry is for a lost response: a used
+            // successor means a second holder has the token.
             var seen = await db.RefreshTokenUses.AsNoTracking().Where(u => u.TokenId == tokenId)
-                .Select(u => new { u.Presentations, u.SuccessorId }).SingleOrDefaultAsync(context.CancellationToken)
-                ?? new { Presentations = 0, SuccessorId = (string?)null };
-
-            // A retry is for a lost response: its successor must never have been used, or a second holder has it.
-            var successorUsed = seen.SuccessorId is { } successor
-                && await db.RefreshTokenUses.AnyAsync(u => u.TokenId == successor && u.Presentations > 0, context.CancellationToken);
+                .Select(u => new Seen(u.Presentations, u.SuccessorId,
+                    db.RefreshTokenUses.Any(s => s.TokenId == u.SuccessorId && s.Presentations > 0)))
+                .SingleOrDefaultAsync(context.CancellationToken) ?? new Seen(0, null, false);
             // One conditional statement counts the presentation: of concurrent uses, only as many as allowed get past.
-            var counted = !successorUsed && seen.Presentations < MaxPresentations && await CountAsync(db, tokenId, seen.Presentations, context.CancellationToken);
+            var counted = !seen.SuccessorUsed && seen.Presentations < MaxPresentations
+                && await CountAsync(db, tokenId, seen.Presentations, context.CancellationToken);
             if (counted)
             {
                 context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, seen.Presentations > 0 ? seen.SuccessorId : null);
@@ -48,12 +48,7 @@ public static class RefreshReuseHandlers
             }
 
             var authorizationId = context.RefreshTokenPrincipal.GetAuthorizationId();
-            if (authorizationId is not null)
-            {
-                if (await authorizations.FindByIdAsync(authorizationId, context.CancellationToken) is { } authorization)
-                    await authorizations.TryRevokeAsync(authorization, context.CancellationToken);
-                await tokens.RevokeByAuthorizationIdAsync(authorizationId, context.CancellationToken);
-            }
+            if (authorizationId is not null) await Tokens.LinkedDevices.EndAsync(authorizations, tokens, authorizationId, context.CancellationToken);
             logger.LogWarning("Refresh token reuse: device {DeviceId} logged out", authorizationId);
             await Audit.WriteAsync(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), context.RefreshTokenPrincipal.GetClaim(Claims.Subject),
                 context.ClientId, $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.",
@@ -73,6 +68,8 @@ public static class RefreshReuseHandlers
             $"INSERT INTO \"RefreshTokenUses\" (\"TokenId\", \"Presentations\") VALUES ({tokenId}, 1) ON CONFLICT DO NOTHING",
             cancellationToken) == 1;
     }
+
+    private sealed record Seen(int Presentations, string? SuccessorId, bool SuccessorUsed);
 
     private const string PresentedProperty = "authserver:presented_refresh_token";
 

@@ -27,9 +27,7 @@ public static class RevocationHandlers
             if (context.IsRejected || context.GenericTokenPrincipal is not { } principal
                 || !principal.HasTokenType(TokenTypeIdentifiers.RefreshToken) || principal.GetAuthorizationId() is not { } deviceId)
                 return;
-            if (await authorizations.FindByIdAsync(deviceId, context.CancellationToken) is { } authorization)
-                await authorizations.TryRevokeAsync(authorization, context.CancellationToken);
-            await tokens.RevokeByAuthorizationIdAsync(deviceId, context.CancellationToken);
+            await Tokens.LinkedDevices.EndAsync(authorizations, tokens, deviceId, context.CancellationToken);
         }
     }
 }

@@ -44,7 +44,7 @@ public static class DeviceEventsEndpoint
         {
             var (dpop, dpopError) = await DpopCheck.CheckAsync(context, client);
             if (dpopError is not null) return dpopError;
-            if (!live.State.AcceptsProofFrom(dpop?.Jkt)) return DpopCheck.WrongKey;
+            if (!live.State.AcceptsProofFrom(dpop)) return DpopCheck.WrongKey;
         }
 
         // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node

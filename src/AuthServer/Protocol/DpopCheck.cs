@@ -1,5 +1,4 @@
 using AuthServer.Clients;
-using AuthServer.Tokens;
 
 namespace AuthServer.Protocol;
 
@@ -8,19 +7,10 @@ public static class DpopCheck
 {
     public static readonly OAuthError WrongKey = OAuthError.InvalidDpopProof(Handlers.TokenHandlers.WrongKey);
 
-    /// <summary>The request's DPoP proof, if any, checked; a client that requires DPoP must send one.</summary>
-    public static async Task<(DpopProof? Proof, OAuthError? Error)> CheckAsync(HttpContext context, Client client)
+    /// <summary>The request's DPoP proof, if any, checked by the same rule as at the token endpoint.</summary>
+    public static async Task<(string? Jkt, OAuthError? Error)> CheckAsync(HttpContext context, Client client)
     {
-        var validator = context.RequestServices.GetRequiredService<DpopProofValidator>();
-        var result = await validator.ValidateAsync(context.Request);
-        if (result.NonceMissing)
-            return (null, OAuthError.UseDpopNonce(result.Error!, validator.CurrentNonce()));
-        if (result.Error is not null)
-            return (null, OAuthError.InvalidDpopProof(result.Error));
-        if (result.Proof is null && client.RequireDpop)
-            return (null, OAuthError.InvalidDpopProof("This client must send a DPoP proof (RFC 9449)."));
-        if (result.Proof is not null)
-            context.Response.Headers[DpopProofValidator.NonceHeader] = validator.CurrentNonce();
-        return (result.Proof, null);
+        var outcome = await Handlers.DpopHandlers.CheckAsync(context.Request, client, context.RequestServices.GetRequiredService<DpopProofValidator>());
+        return outcome.Error is null ? (outcome.Jkt, null) : (null, new OAuthError(outcome.Error, outcome.Description ?? "The DPoP proof is not valid."));
     }
 }

@@ -12,15 +12,8 @@ public sealed class OAuthError(string error, string description, int statusCode 
     public string Description { get; } = description;
     public int StatusCode { get; } = statusCode;
 
-    /// <summary>Extra response headers, such as a fresh <c>DPoP-Nonce</c>.</summary>
-    public IReadOnlyDictionary<string, string>? Headers { get; init; }
-
     /// <summary>RFC 9449 §7.1: a DPoP proof that fails its checks.</summary>
     public static OAuthError InvalidDpopProof(string description) => new("invalid_dpop_proof", description);
-
-    /// <summary>RFC 9449 §8: the client must retry with the nonce in the <c>DPoP-Nonce</c> header.</summary>
-    public static OAuthError UseDpopNonce(string description, string nonce) =>
-        new("use_dpop_nonce", description) { Headers = new Dictionary<string, string> { ["DPoP-Nonce"] = nonce } };
 
     public static OAuthError InvalidRequest(string description) => new("invalid_request", description);
     public static OAuthError InvalidGrant(string description) => new("invalid_grant", description);
@@ -39,7 +32,6 @@ public sealed class OAuthError(string error, string description, int statusCode 
         if (StatusCode == StatusCodes.Status401Unauthorized)
             response.Headers.WWWAuthenticate = $"Basic realm=\"{context.Request.Host}\", error=\"{Error}\"";
         response.ContentType = "application/json;charset=UTF-8";
-        foreach (var (name, value) in Headers ?? new Dictionary<string, string>()) response.Headers[name] = value;
 
         await using var json = new Utf8JsonWriter(response.BodyWriter);
         json.WriteStartObject();

@@ -51,6 +51,18 @@ public static class LinkedDevices
         return true;
     }
 
+    /// <summary>
+    /// Ends a device whatever its state, for the server's own reasons (refresh-token reuse, a revoked refresh token):
+    /// the authorization, if it still exists, and every token issued to it.
+    /// </summary>
+    public static async Task EndAsync(
+        IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, string deviceId, CancellationToken cancellationToken)
+    {
+        if (await authorizations.FindByIdAsync(deviceId, cancellationToken) is { } authorization)
+            await authorizations.TryRevokeAsync(authorization, cancellationToken);
+        await tokens.RevokeByAuthorizationIdAsync(deviceId, cancellationToken);
+    }
+
     /// <summary>Records that the device used its grant just now, from where: shown in the device list.</summary>
     public static Task TouchAsync(AuthServerDbContext db, string deviceId, HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
     {
