@@ -62,8 +62,7 @@ public sealed class AccessTokenAuthentication(DpopProofValidator dpop)
         if (scheme != "DPoP")
             return (null, new TokenRefusal("invalid_token", "This access token is DPoP-bound: use the DPoP scheme with a proof.", "DPoP"));
 
-        var accessToken = request.Headers.Authorization.ToString()[5..].Trim();
-        var proof = await dpop.ValidateAsync(request, accessToken);
+        var proof = await dpop.ValidateAsync(request, Handlers.ProofOfPossessionHandlers.DpopSchemeToken(request));
         if (proof.NonceMissing)
             return (null, new TokenRefusal("use_dpop_nonce", proof.Error, "DPoP", dpop.CurrentNonce()));
         if (proof.Proof is null)

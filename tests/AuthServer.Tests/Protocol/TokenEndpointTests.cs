@@ -68,6 +68,25 @@ public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixtur
     }
 
     [Fact]
+    public async Task A_confidential_clients_poll_is_answered_only_after_its_secret_is_checked()
+    {
+        var started = await _http.PostFormAsync("/connect/device",
+            ("client_id", AuthServerFactory.SecretClientId), ("client_secret", AuthServerFactory.SecretClientSecret), ("scope", "api"));
+        var deviceCode = started.Get("device_code");
+        (string, string) grant = ("grant_type", Infrastructure.Protocol.DeviceGrant), code = ("device_code", deviceCode);
+
+        // The pending answer comes from memory, but a confidential client must prove itself first: a wrong secret
+        // hears invalid_client, and nothing about the code.
+        var wrong = await _http.PostFormAsync("/connect/token", grant, code,
+            ("client_id", AuthServerFactory.SecretClientId), ("client_secret", "not-the-secret"));
+        wrong.Error.ShouldBe("invalid_client");
+        var right = await _http.PostFormAsync("/connect/token", grant, code,
+            ("client_id", AuthServerFactory.SecretClientId), ("client_secret", AuthServerFactory.SecretClientSecret));
+        right.Status.ShouldBe(HttpStatusCode.BadRequest);
+        right.Error.ShouldBe("authorization_pending");
+    }
+
+    [Fact]
     public async Task Confidential_client_authenticates_with_client_secret_basic()
     {
         var request = new HttpRequestMessage(HttpMethod.Post, "/connect/device") { Content = new FormUrlEncodedContent([new("scope", "api")]) };
