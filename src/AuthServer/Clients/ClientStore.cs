@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using AuthServer.Data.Entities;
 using OpenIddict.Abstractions;
 
 namespace AuthServer.Clients;
@@ -13,6 +14,18 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
 {
     private volatile FrozenDictionary<string, Client> _clients = FrozenDictionary<string, Client>.Empty;
     private volatile FrozenSet<string> _corsOrigins = FrozenSet<string>.Empty;
+    private volatile FrozenDictionary<string, Application> _byClientId = FrozenDictionary<string, Application>.Empty;
+    private volatile FrozenDictionary<string, Application> _byId = FrozenDictionary<string, Application>.Empty;
+    private volatile bool _loaded;
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>Whether the snapshot was read at least once (before that, lookups go to the database).</summary>
+    public bool IsLoaded => _loaded;
+
+    /// <summary>The application row behind a client, for <see cref="Data.Stores.ApplicationStore"/>; never modify it.</summary>
+    public Application? FindApplication(string clientId) => _byClientId.GetValueOrDefault(clientId);
+
+    public Application? FindApplicationById(string id) => _byId.GetValueOrDefault(id);
 
     public Client? Find(string? clientId) => clientId is null ? null : _clients.GetValueOrDefault(clientId);
 
@@ -21,12 +34,23 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
 
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
     {
+        // One reload at a time, each reading after the change that asked for it: a slower, older read never
+        // replaces a newer one.
+        await _reloading.WaitAsync(cancellationToken);
+        try { await LoadAsync(cancellationToken); }
+        finally { _reloading.Release(); }
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
         await using var scope = scopes.CreateAsyncScope();
         var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
         var clients = new List<Client>();
+        var rows = new List<Application>();
         await foreach (var application in manager.ListAsync(count: null, offset: null, cancellationToken))
         {
             if (await manager.GetClientIdAsync(application, cancellationToken) is not { } clientId) continue;
+            rows.Add(((Application)application).Copy());
             clients.Add(ClientSettings.FromApplication(
                 clientId,
                 await manager.GetDisplayNameAsync(application, cancellationToken),
@@ -39,5 +63,8 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
         }
         _clients = clients.ToFrozenDictionary(c => c.ClientId, StringComparer.Ordinal);
         _corsOrigins = clients.SelectMany(c => c.AllowedCorsOrigins).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+        _byClientId = rows.ToFrozenDictionary(a => a.ClientId!, StringComparer.Ordinal);
+        _byId = rows.ToFrozenDictionary(a => a.Id!, StringComparer.Ordinal);
+        _loaded = true;
     }
 }

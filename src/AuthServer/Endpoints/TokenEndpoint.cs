@@ -25,7 +25,7 @@ public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
         HttpContext context, UserManager<ApplicationUser> users,
-        AuthServerDbContext db, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
+        AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict request is missing.");
@@ -66,7 +66,7 @@ public static class TokenEndpoint
         var principal = AccountPrincipal.Create(user, presented.GetScopes(), AccountPrincipal.AuthTime(presented) ?? clock.GetUtcNow(), options.Value);
         principal.SetAuthorizationId(deviceId);
         if (presented.GetClaim(TokenClaims.FamilyExpiresAt) is { } familyEnd) principal.SetClaim(TokenClaims.FamilyExpiresAt, familyEnd);
-        await LinkedDevices.TouchAsync(db, deviceId, context, clock.GetUtcNow(), context.RequestAborted);
+        await LinkedDevices.TouchAsync(db, authorizations, deviceId, context, clock.GetUtcNow(), context.RequestAborted);
         return Results.SignIn(principal, authenticationScheme: OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);
     }
 }

@@ -32,18 +32,25 @@ public static class RefreshReuseHandlers
         public async ValueTask HandleAsync(ProcessAuthenticationContext context)
         {
             if (context.RefreshTokenPrincipal?.GetTokenId() is not { } tokenId) return;
-            // One read: how often it came, and whether its successor was used. A retry is for a lost response: a used
+            // The common case, a first use, is one statement: the row's key lets one of concurrent first uses in.
+            if (await FirstUseAsync(db, tokenId, context.CancellationToken))
+            {
+                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, null);
+                return;
+            }
+            // Seen before: how often, and whether its successor was used. A retry is for a lost response: a used
             // successor means a second holder has the token.
             var seen = await db.RefreshTokenUses.AsNoTracking().Where(u => u.TokenId == tokenId)
                 .Select(u => new Seen(u.Presentations, u.SuccessorId,
                     db.RefreshTokenUses.Any(s => s.TokenId == u.SuccessorId && s.Presentations > 0)))
                 .SingleOrDefaultAsync(context.CancellationToken) ?? new Seen(0, null, false);
             // One conditional statement counts the presentation: of concurrent uses, only as many as allowed get past.
-            var counted = !seen.SuccessorUsed && seen.Presentations < MaxPresentations
-                && await CountAsync(db, tokenId, seen.Presentations, context.CancellationToken);
+            var counted = !seen.SuccessorUsed && seen.Presentations is > 0 and < MaxPresentations
+                && await db.RefreshTokenUses.Where(u => u.TokenId == tokenId && u.Presentations == seen.Presentations)
+                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.Presentations, seen.Presentations + 1), context.CancellationToken) == 1;
             if (counted)
             {
-                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, seen.Presentations > 0 ? seen.SuccessorId : null);
+                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, seen.SuccessorId);
                 return;
             }
 
@@ -57,17 +64,11 @@ public static class RefreshReuseHandlers
         }
     }
 
-    /// <summary>Moves the count from <paramref name="from"/> to one more; false when another use moved it first.</summary>
-    private static async Task<bool> CountAsync(AuthServerDbContext db, string tokenId, int from, CancellationToken cancellationToken)
-    {
-        if (from > 0)
-            return await db.RefreshTokenUses.Where(u => u.TokenId == tokenId && u.Presentations == from)
-                .ExecuteUpdateAsync(u => u.SetProperty(x => x.Presentations, from + 1), cancellationToken) == 1;
-        // The first use creates the row; of two concurrent first uses, the key lets one in.
-        return await db.Database.ExecuteSqlAsync(
+    /// <summary>Counts a token's first presentation; false when it was presented before (or concurrently, and lost).</summary>
+    private static async Task<bool> FirstUseAsync(AuthServerDbContext db, string tokenId, CancellationToken cancellationToken) =>
+        await db.Database.ExecuteSqlAsync(
             $"INSERT INTO \"RefreshTokenUses\" (\"TokenId\", \"Presentations\") VALUES ({tokenId}, 1) ON CONFLICT DO NOTHING",
             cancellationToken) == 1;
-    }
 
     private sealed record Seen(int Presentations, string? SuccessorId, bool SuccessorUsed);
 

@@ -67,6 +67,7 @@ public static class ServerHandlers
         server.AddEventHandler(SignInHandlers.BindToDpopKey.Descriptor);
         server.AddEventHandler(SignInHandlers.LimitRefreshTokenFamily.Descriptor);
         server.AddEventHandler(SignInHandlers.SignWithCurrentKeys.Descriptor);
+        server.AddEventHandler(TokenStorageHandlers.NoRowForIdentityTokens.Descriptor);
 
         // Token validation: DPoP binding is checked by us.
         server.AddEventHandler(ProofOfPossessionHandlers.ServerLeavesBindingToUs.Descriptor);

@@ -63,11 +63,22 @@ public static class LinkedDevices
         await tokens.RevokeByAuthorizationIdAsync(deviceId, cancellationToken);
     }
 
-    /// <summary>Records that the device used its grant just now, from where: shown in the device list.</summary>
-    public static Task TouchAsync(AuthServerDbContext db, string deviceId, HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>How stale the device list's "last used" may be: a device refreshing often is written once a minute.</summary>
+    public static readonly TimeSpan TouchResolution = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Records that the device used its grant just now, from where: shown in the device list. OpenIddict has just
+    /// read the device to validate the grant, so the comparison costs nothing; the write happens when the address
+    /// changed or the last one is older than <see cref="TouchResolution"/>.
+    /// </summary>
+    public static async Task TouchAsync(AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, string deviceId,
+        HttpContext context, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var ip = context.Connection.RemoteIpAddress?.ToString();
-        return db.Authorizations.Where(a => a.Id == deviceId).ExecuteUpdateAsync(u => u
+        if (await authorizations.FindByIdAsync(deviceId, cancellationToken) is Authorization { LastUsedAt: { } last } device
+            && device.LastIp == ip && now - last < TouchResolution && now >= last)
+            return;
+        await db.Authorizations.Where(a => a.Id == deviceId).ExecuteUpdateAsync(u => u
             .SetProperty(a => a.LastUsedAt, now)
             .SetProperty(a => a.LastIp, ip), cancellationToken);
     }

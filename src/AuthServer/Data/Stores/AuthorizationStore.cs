@@ -1,0 +1,97 @@
+using AuthServer.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore;
+
+namespace AuthServer.Data.Stores;
+
+/// <summary>
+/// OpenIddict's EF Core authorization store with the same single-statement hot paths as <see cref="TokenStore"/>:
+/// a linked device is created at every approval and read on every request that carries one of its tokens
+/// (authorization entry validation), so both are one statement, and its client is its own foreign-key column. As
+/// there, an authorization read in a request is remembered for the rest of it.
+/// </summary>
+public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
+    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db)
+    : OpenIddictEntityFrameworkCoreAuthorizationStore<Authorization, Application, Token, string>(cache, context, options)
+{
+    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Authorization?>> ById =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Authorizations.AsNoTracking().FirstOrDefault(a => a.Id == id));
+
+    private readonly Dictionary<string, Authorization> _read = new(StringComparer.Ordinal);
+
+    public override async ValueTask CreateAsync(Authorization authorization, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(authorization);
+        if (IsTracked(authorization) || authorization.Application is not null)
+        {
+            await base.CreateAsync(authorization, cancellationToken);
+            return;
+        }
+        authorization.Id ??= Guid.NewGuid().ToString();
+        await RowStatements.For<Authorization>(db).InsertAsync(db, authorization, cancellationToken);
+        _read[authorization.Id] = authorization;
+    }
+
+    public override async ValueTask UpdateAsync(Authorization authorization, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(authorization);
+        if (IsTracked(authorization))
+        {
+            await base.UpdateAsync(authorization, cancellationToken);
+            return;
+        }
+        var expected = authorization.ConcurrencyToken ?? "";
+        var next = Guid.NewGuid().ToString();
+        if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, expected, next, cancellationToken))
+            throw new OpenIddictExceptions.ConcurrencyException("The authorization was changed or removed by another request since it was read.");
+        authorization.ConcurrencyToken = next;
+    }
+
+    public override async ValueTask<Authorization?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        if (_read.TryGetValue(identifier, out var known)) return known;
+        var found = await ById(db, identifier, cancellationToken);
+        if (found is not null) _read[identifier] = found;
+        return found;
+    }
+
+    public override ValueTask<string?> GetApplicationIdAsync(Authorization authorization, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(authorization.Application?.Id ?? authorization.ApplicationId);
+
+    public override async ValueTask SetApplicationIdAsync(Authorization authorization, string? identifier, CancellationToken cancellationToken)
+    {
+        if (IsTracked(authorization)) await base.SetApplicationIdAsync(authorization, identifier, cancellationToken);
+        else (authorization.Application, authorization.ApplicationId) = (null, string.IsNullOrEmpty(identifier) ? null : identifier);
+    }
+
+    public override async ValueTask DeleteAsync(Authorization authorization, CancellationToken cancellationToken)
+    {
+        if (authorization.Id is not null) _read.Remove(authorization.Id);
+        await base.DeleteAsync(authorization, cancellationToken);
+    }
+
+    // Bulk revocations change rows behind the remembered entities: forget them.
+    public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeAsync(subject, client, status, type, cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeBySubjectAsync(subject, cancellationToken);
+    }
+
+    private bool IsTracked(Authorization authorization) => db.Entry(authorization).State != EntityState.Detached;
+}

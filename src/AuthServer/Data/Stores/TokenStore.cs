@@ -1,0 +1,136 @@
+using AuthServer.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.Options;
+using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore;
+
+namespace AuthServer.Data.Stores;
+
+/// <summary>
+/// OpenIddict's EF Core token store, with its hot paths made single statements (a supported extension point:
+/// <c>ReplaceTokenStore</c>). Every login creates, reads and redeems several tokens, and the stock store did each
+/// through the change tracker and SaveChanges, with a second query for every application or authorization it linked.
+/// Here:
+/// <list type="bullet">
+/// <item>a token is created with one INSERT and updated with one UPDATE that checks and moves the concurrency token,
+/// so of two concurrent redemptions of one code exactly one wins, as with SaveChanges;</item>
+/// <item>lookups by id and by reference id are compiled, untracked queries;</item>
+/// <item>the application and authorization are the row's own foreign-key columns, never loaded to be linked.</item>
+/// </list>
+/// A token read in a request is remembered for the rest of that request (the store is scoped): OpenIddict reads the
+/// same token in several handlers, and the remembered entity is the one this request updates, so it never goes stale
+/// through the request's own writes; another request's write still fails this one's concurrency check.
+/// An entity the change tracker already holds (loaded by one of the store's other queries) still goes through
+/// OpenIddict's own code, so the two ways never write one row at odds.
+/// </summary>
+public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
+    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db)
+    : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
+{
+    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Token?>> ById =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.Id == id));
+
+    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Token?>> ByReferenceId =
+        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.ReferenceId == id));
+
+    private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
+
+    public override async ValueTask CreateAsync(Token token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (IsTracked(token) || token.Application is not null || token.Authorization is not null)
+        {
+            await base.CreateAsync(token, cancellationToken);
+            return;
+        }
+        token.Id ??= Guid.NewGuid().ToString();
+        await RowStatements.For<Token>(db).InsertAsync(db, token, cancellationToken);
+        _read[token.Id] = token;
+    }
+
+    public override async ValueTask UpdateAsync(Token token, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (IsTracked(token))
+        {
+            await base.UpdateAsync(token, cancellationToken);
+            return;
+        }
+        var expected = token.ConcurrencyToken ?? "";
+        var next = Guid.NewGuid().ToString();
+        if (!await RowStatements.For<Token>(db).UpdateAsync(db, token, expected, next, cancellationToken))
+            throw new OpenIddictExceptions.ConcurrencyException("The token was changed or removed by another request since it was read.");
+        token.ConcurrencyToken = next;
+    }
+
+    public override async ValueTask<Token?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        if (_read.TryGetValue(identifier, out var known)) return known;
+        return Remember(await ById(db, identifier, cancellationToken));
+    }
+
+    public override async ValueTask<Token?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        return Remember(await ByReferenceId(db, identifier, cancellationToken));
+    }
+
+    public override ValueTask<string?> GetApplicationIdAsync(Token token, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(token.Application?.Id ?? token.ApplicationId);
+
+    public override ValueTask<string?> GetAuthorizationIdAsync(Token token, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(token.Authorization?.Id ?? token.AuthorizationId);
+
+    public override async ValueTask SetApplicationIdAsync(Token token, string? identifier, CancellationToken cancellationToken)
+    {
+        if (IsTracked(token)) await base.SetApplicationIdAsync(token, identifier, cancellationToken);
+        else (token.Application, token.ApplicationId) = (null, string.IsNullOrEmpty(identifier) ? null : identifier);
+    }
+
+    public override async ValueTask SetAuthorizationIdAsync(Token token, string? identifier, CancellationToken cancellationToken)
+    {
+        if (IsTracked(token)) await base.SetAuthorizationIdAsync(token, identifier, cancellationToken);
+        else (token.Authorization, token.AuthorizationId) = (null, string.IsNullOrEmpty(identifier) ? null : identifier);
+    }
+
+    public override async ValueTask DeleteAsync(Token token, CancellationToken cancellationToken)
+    {
+        if (token.Id is not null) _read.Remove(token.Id);
+        await base.DeleteAsync(token, cancellationToken);
+    }
+
+    // Bulk revocations change rows behind the remembered entities: forget them.
+    public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
+    {
+        _read.Clear();
+        return await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeBySubjectAsync(subject, cancellationToken);
+    }
+
+    public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
+    {
+        _read.Clear();
+        return await base.RevokeAsync(subject, client, status, type, cancellationToken);
+    }
+
+    private Token? Remember(Token? token)
+    {
+        if (token?.Id is { } id) _read[id] = token;
+        return token;
+    }
+
+    private bool IsTracked(Token token) => db.Entry(token).State != EntityState.Detached;
+}
