@@ -6,7 +6,8 @@ namespace AuthServer.Bench;
 /// A closed-loop load on one server for one slice of time: each worker starts its next unit of work (a login, a
 /// refresh grant) as soon as the last one is done. Only the steady state is measured: the window opens once every
 /// worker has finished a unit, and it counts the units finished inside it and the server CPU spent inside it, so
-/// neither the ramp-up nor the drain at the end (fewer workers in flight) is in the figures.
+/// neither the ramp-up nor the drain at the end (fewer workers in flight) is in the figures. A window lasts its given
+/// length and, on a server slower than that (a cold one in the smoke run), until at least one unit has finished in it.
 /// </summary>
 public static class ClosedLoop
 {
@@ -24,8 +25,10 @@ public static class ClosedLoop
     {
         var clock = Stopwatch.StartNew();
         var stop = false;
+        var openedAt = long.MaxValue;
         var warm = 0;
         var everyWorkerWarm = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var oneInWindow = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var finished = new List<(TimeSpan At, double LatencyMs)>[workers];
 
         var running = Enumerable.Range(0, workers).Select(async worker =>
@@ -40,12 +43,14 @@ public static class ClosedLoop
                     var at = clock.Elapsed;
                     mine.Add((at, (at - started).TotalMilliseconds));
                     if (mine.Count == 1 && Interlocked.Increment(ref warm) == workers) everyWorkerWarm.TrySetResult();
+                    if (at.Ticks >= Volatile.Read(ref openedAt)) oneInWindow.TrySetResult();
                 }
             }
             catch (Exception failure)
             {
                 // Ends the slice at once: a failed unit is the harness's or the server's bug, never a figure.
                 everyWorkerWarm.TrySetException(failure);
+                oneInWindow.TrySetException(failure);
                 Volatile.Write(ref stop, true);
                 throw;
             }
@@ -58,7 +63,8 @@ public static class ClosedLoop
             await Task.WhenAll(everyWorkerWarm.Task, Task.Delay(MinimumRampUp));
             cpuBefore = server.CpuTime();
             opened = clock.Elapsed;
-            await Task.Delay(window);
+            Volatile.Write(ref openedAt, opened.Ticks);
+            await Task.WhenAll(Task.Delay(window), oneInWindow.Task);
             closed = clock.Elapsed;
             cpuAfter = server.CpuTime();
         }
