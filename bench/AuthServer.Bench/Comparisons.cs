@@ -15,11 +15,11 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
     public List<string> Problems { get; } = [];
 
     /// <summary>
-    /// Pending polls with wrk (<paramref name="codes"/> live device codes in rotation, 32 connections) on AuthServer and
-    /// on the stock server, against AuthServer's in-process trivial endpoint and the separate trivial app; the four take
-    /// turns, <paramref name="each"/> apiece, <paramref name="pairs"/> times.
+    /// Pending polls with wrk (<paramref name="codes"/> live device codes in rotation) on AuthServer and on the stock
+    /// server, against AuthServer's in-process trivial endpoint and the separate trivial app; the four take turns,
+    /// <paramref name="each"/> apiece, <paramref name="pairs"/> times.
     /// </summary>
-    public async Task<List<Measure>> PendingPollAsync(int pairs, TimeSpan each, int codes)
+    public async Task<List<Measure>> PendingPollAsync(int pairs, TimeSpan each, int connections, int codes)
     {
         var targets = new List<(string Name, ServerProcess Process, Uri Url, string? Lua)>
         {
@@ -35,7 +35,7 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
             foreach (var target in targets)
             {
                 var cpuBefore = target.Process.CpuTime();
-                var result = await Wrk.RunAsync(target.Url, each, 32, target.Lua);
+                var result = await Wrk.RunAsync(target.Url, each, connections, target.Lua);
                 slices[target.Name].Add((result, target.Process.CpuTime() - cpuBefore));
             }
         }
@@ -60,7 +60,7 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
             measures.Add(new(name, Stats.Median(rates), "req/s", $"median of {Stats.Count(pairs, "slice")}; min {Stats.Format(rates.Min())}, max {Stats.Format(rates.Max())}"));
         }
         foreach (var (name, results) in slices.Where(s => s.Key.EndsWith("pending poll", StringComparison.Ordinal)))
-            measures.Add(new($"{name} p99 latency", Stats.Median(results.Select(r => r.Result.P99Ms).ToList()), "ms", "32 connections; median of the slices' p99"));
+            measures.Add(new($"{name} p99 latency", Stats.Median(results.Select(r => r.Result.P99Ms).ToList()), "ms", $"{connections} connections; median of the slices' p99"));
         foreach (var (name, results) in slices)
         {
             var requests = results.Sum(r => r.Result.Requests);

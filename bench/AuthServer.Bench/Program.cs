@@ -63,7 +63,7 @@ for (var run = 1; run <= runs; run++)
             Console.Error.WriteLine($"run {run}: {phase} took {began.Elapsed.TotalSeconds:F0} s");
         }
         Console.Error.WriteLine($"run {run}: servers up and the phone signed in after {clock.Elapsed.TotalSeconds:F0} s");
-        if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), codes: smoke ? 8 : 64));
+        if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
         if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
         if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));
         if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
