@@ -62,6 +62,17 @@ public sealed partial class Client(Uri baseAddress)
     }
 
     /// <summary>
+    /// The stock OpenIddict server's approval (<c>bench/StockOpenIddict</c>): the user code posted to its end-user
+    /// verification endpoint, approved there for its demo user (RFC 8628 §3.3).
+    /// </summary>
+    public async Task ApproveAtVerificationEndpointAsync(string userCode)
+    {
+        using var approved = await Http.PostAsync("/connect/verify", Form(("user_code", userCode)));
+        if (approved.StatusCode != HttpStatusCode.OK)
+            throw new InvalidOperationException($"verify: {(int)approved.StatusCode} {await approved.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>
     /// The phone app's own token: sign in on the real pages, authorization code + PKCE for the first-party client
     /// <c>phone</c>, loopback redirect.
     /// </summary>

@@ -1,50 +1,124 @@
+using System.Diagnostics;
+using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using AuthServer.Bench;
 
-// Benchmarks of the hot paths (see docs/benchmarks.md). Loopback only; every phase is bounded and the run stops by
-// itself. Usage: dotnet run -c Release --project bench/AuthServer.Bench -- [--smoke] [--server <AuthServer.dll>] [--out <file.json>]
+// Benchmarks of the hot paths, with their baselines measured in the same run (see docs/benchmarks.md). Loopback only;
+// every phase is bounded and the run stops by itself. Usage:
+//   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
+//     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
 var smoke = args.Contains("--smoke");
-var serverDll = Argument("--server") ?? Path.Combine(RepositoryRoot(), "src", "AuthServer", "bin", "Release", "net10.0", "AuthServer.dll");
+var root = RepositoryRoot();
+var serverDll = Argument("--server") ?? ReleaseBuild("src", "AuthServer");
+var stockDll = Argument("--stock") ?? ReleaseBuild("bench", "StockOpenIddict");
+var trivialDll = Argument("--trivial") ?? ReleaseBuild("bench", "Trivial");
 var output = Argument("--out");
+// --runs 3 runs every phase three times, each time on freshly started servers, and prints the median of each figure.
+var runs = Math.Max(1, int.TryParse(Argument("--runs"), out var runCount) ? runCount : 1);
 // --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
 var only = Argument("--only")?.Split(',').ToHashSet();
 bool Runs(string phase) => only is null || only.Contains(phase);
-// --seconds N lengthens the flows and refresh phases (default 10 s), e.g. to see them warm up.
+// --seconds N is the measured time of each server in the flows and refresh phases (default 10 s), taken in turns.
 var phaseSeconds = int.TryParse(Argument("--seconds"), out var seconds) ? seconds : 10;
 // --warmup N runs the flows and refresh load unrecorded first (default 10 s), so JIT tiering is not what is measured.
 var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"), out var warm) ? warm : 10);
-if (!File.Exists(serverDll))
+
+var pollWithWrk = Runs("poll") && Wrk.Available();
+if (Runs("poll") && !pollWithWrk) Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
+var needsStock = pollWithWrk || Runs("flows") || Runs("refresh");
+var needed = new List<string> { serverDll };
+if (needsStock) needed.Add(stockDll);
+if (pollWithWrk) needed.Add(trivialDll);
+if (needed.FirstOrDefault(dll => !File.Exists(dll)) is { } missing)
 {
-    Console.Error.WriteLine($"Build the server first: dotnet build -c Release src/AuthServer (looked for {Path.GetFileName(serverDll)})");
+    Console.Error.WriteLine($"Build the servers first: dotnet build AuthServer.sln -c Release (looked for {Path.GetFileName(missing)})");
     return 2;
 }
 
-var results = new List<Scenarios.Measure>();
-await using (var server = await ServerProcess.StartAsync(serverDll, new Dictionary<string, string>(), TimeSpan.FromSeconds(60)))
+var allRuns = new List<List<Measure>>();
+var problems = new List<string>();
+for (var run = 1; run <= runs; run++)
 {
-    var phone = await Client.PhoneTokenAsync(server.BaseAddress, "demo@example.com", "Demo-Password-1");
-    var scenarios = new Scenarios(server, phone);
+    var results = new List<Measure>();
+    var clock = Stopwatch.StartNew();
+    var started = await ServerProcess.StartAllAsync(
+        [ServerApp.AuthServer(serverDll), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
+        TimeSpan.FromSeconds(60));
+    await using (var server = started[0]!)
+    await using (var stockServer = started[1])
+    await using (var trivialApp = started[2])
+    {
+        var phone = await Client.PhoneTokenAsync(server.BaseAddress, "demo@example.com", "Demo-Password-1");
+        var comparisons = new Comparisons(DeviceFlowServer.AuthServer(server, phone),
+            stockServer is null ? null : DeviceFlowServer.StockOpenIddict(stockServer), trivialApp);
+        var scenarios = new Scenarios(server, phone);
+        var workers = smoke ? 4 : 32;
+        var duration = TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds);
 
-    if (Runs("poll") && Wrk.Available())
-        results.AddRange(await scenarios.PollVersusTrivialAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
-    else if (Runs("poll"))
-        Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
+        async Task PhaseAsync(string phase, Func<Task<List<Measure>>> measure)
+        {
+            var began = Stopwatch.StartNew();
+            results.AddRange(await measure());
+            Console.Error.WriteLine($"run {run}: {phase} took {began.Elapsed.TotalSeconds:F0} s");
+        }
+        Console.Error.WriteLine($"run {run}: servers up and the phone signed in after {clock.Elapsed.TotalSeconds:F0} s");
+        if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
+        if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
+        if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));
+        if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
+        if (Runs("screens")) await PhaseAsync("screens", () => scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
+        if (Runs("live")) await PhaseAsync("live", () => scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
+        problems.AddRange(comparisons.Problems.Select(p => runs == 1 ? p : $"run {run}: {p}"));
+    }
 
-    if (Runs("flows")) results.AddRange(await scenarios.FullFlowsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds), warmup));
-    if (Runs("refresh")) results.AddRange(await scenarios.RefreshGrantsAsync(workers: smoke ? 4 : 32, duration: TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds), warmup));
-    if (Runs("push")) results.AddRange(await scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
-    if (Runs("screens")) results.AddRange(await scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
-    if (Runs("live")) results.AddRange(await scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
+    allRuns.Add(results);
+    if (runs > 1) Console.WriteLine($"\n## Run {run} of {runs}\n");
+    Console.WriteLine("| measure | value | unit | note |");
+    Console.WriteLine("|---|---:|---|---|");
+    foreach (var r in results) Console.WriteLine($"| {r.Name} | {Stats.Format(r.Value)} | {r.Unit} | {r.Note} |");
 }
 
-Console.WriteLine("| measure | value | unit | note |");
-Console.WriteLine("|---|---:|---|---|");
-foreach (var r in results) Console.WriteLine($"| {r.Name} | {r.Value:F2} | {r.Unit} | {r.Note} |");
+// Each figure's median over the runs, with the lowest and highest; a note is kept where every run wrote the same one.
+var summary = allRuns[0].Select(first =>
+{
+    var values = allRuns.Select(r => r.FirstOrDefault(m => m.Name == first.Name)).Where(m => m is not null).Select(m => m!).ToList();
+    var numbers = values.Select(m => m.Value).Where(v => !double.IsNaN(v)).ToList();
+    var note = values.All(m => m.Note == first.Note) ? first.Note : "";
+    return numbers.Count == 0
+        ? new { first.Name, Median = double.NaN, Min = double.NaN, Max = double.NaN, first.Unit, Note = note, Values = numbers }
+        : new { first.Name, Median = Stats.Median(numbers), Min = numbers.Min(), Max = numbers.Max(), first.Unit, Note = note, Values = numbers };
+}).ToList();
+if (runs > 1)
+{
+    Console.WriteLine($"\n## Median of {runs} runs\n");
+    Console.WriteLine("| measure | median | min | max | unit | note |");
+    Console.WriteLine("|---|---:|---:|---:|---|---|");
+    foreach (var s in summary) Console.WriteLine($"| {s.Name} | {Stats.Format(s.Median)} | {Stats.Format(s.Min)} | {Stats.Format(s.Max)} | {s.Unit} | {s.Note} |");
+}
+
 if (output is not null)
-    await File.WriteAllTextAsync(output, JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true }));
+{
+    await File.WriteAllTextAsync(output, JsonSerializer.Serialize(new { runs = allRuns, summary },
+        new JsonSerializerOptions
+        {
+            WriteIndented = true,
+            // An empty phase's figures are NaN; ÷ and → stay readable.
+            NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
+}
+
+if (problems.Count > 0)
+{
+    foreach (var problem in problems) Console.Error.WriteLine($"benchmark failed: {problem}");
+    return 1;
+}
 return 0;
 
 string? Argument(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+string ReleaseBuild(string folder, string project) => Path.Combine(root, folder, project, "bin", "Release", "net10.0", project + ".dll");
 
 static string RepositoryRoot()
 {

@@ -1,135 +1,12 @@
 using System.Diagnostics;
 using System.Net;
-using System.Text;
 
 namespace AuthServer.Bench;
 
-/// <summary>The measurements of the benchmark issue, each bounded in time.</summary>
+/// <summary>The measurements of AuthServer alone (the push stream, many screens, many live requests), each bounded in time.</summary>
 public sealed class Scenarios(ServerProcess server, string phoneToken)
 {
     private readonly Client _client = new(server.BaseAddress);
-
-    public sealed record Measure(string Name, double Value, string Unit, string Note = "");
-
-    /// <summary>Pending polls against the trivial endpoint, in short interleaved pairs, as the machine's speed wanders.</summary>
-    public async Task<List<Measure>> PollVersusTrivialAsync(int pairs, TimeSpan each)
-    {
-        var codes = new List<string>();
-        for (var i = 0; i < 64; i++) codes.Add((await _client.StartAsync()).DeviceCode);
-        var lua = new StringBuilder("local codes = {");
-        lua.Append(string.Join(",", codes.Select(c => $"\"{c}\"")));
-        lua.Append("""
-            }
-            local i = 0
-            wrk.method = "POST"
-            wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-            request = function()
-              i = i % #codes + 1
-              return wrk.format(nil, nil, nil, "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&client_id=demo-tv&device_code=" .. codes[i])
-            end
-            """);
-
-        var ratios = new List<double>();
-        var trivialRates = new List<double>();
-        var pollRates = new List<double>();
-        var pollP99 = new List<double>();
-        for (var pair = 0; pair < pairs; pair++)
-        {
-            var trivial = await Wrk.RunAsync(new Uri(server.BaseAddress, "/health/live"), each, 32);
-            var poll = await Wrk.RunAsync(new Uri(server.BaseAddress, "/connect/token"), each, 32, lua.ToString());
-            trivialRates.Add(trivial.RequestsPerSecond);
-            pollRates.Add(poll.RequestsPerSecond);
-            pollP99.Add(poll.P99Ms);
-            ratios.Add(poll.RequestsPerSecond / trivial.RequestsPerSecond);
-        }
-        return
-        [
-            new("pending poll / trivial endpoint (median of pairs)", Stats.Median(ratios), "ratio", $"min {ratios.Min():F2}, max {ratios.Max():F2}, {pairs} pairs of {each.TotalSeconds:F0} s"),
-            new("trivial endpoint", Stats.Median(trivialRates), "req/s", $"min {trivialRates.Min():F0}, max {trivialRates.Max():F0}"),
-            new("pending poll", Stats.Median(pollRates), "req/s", $"min {pollRates.Min():F0}, max {pollRates.Max():F0}"),
-            new("pending poll p99 latency", Stats.Median(pollP99), "ms", "32 connections"),
-        ];
-    }
-
-    /// <summary>
-    /// Whole flows: the screen starts, the phone scans and approves, the screen redeems. The same load runs for
-    /// <paramref name="warmup"/> first, unrecorded, so the figure is the warm server's and not the JIT's.
-    /// </summary>
-    public async Task<List<Measure>> FullFlowsAsync(int workers, TimeSpan duration, TimeSpan warmup)
-    {
-        if (warmup > TimeSpan.Zero) await RunFlowsAsync(workers, warmup);
-        var cpuBefore = server.CpuTime();
-        var (latencies, elapsed) = await RunFlowsAsync(workers, duration);
-        var cpu = server.CpuTime() - cpuBefore;
-        return
-        [
-            new("full device flows", latencies.Count / elapsed.TotalSeconds, "flows/s", $"{workers} concurrent flows for {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s of warm-up"),
-            new("full flow p50 latency", Stats.Percentile(latencies, 50), "ms"),
-            new("full flow p99 latency", Stats.Percentile(latencies, 99), "ms"),
-            new("server CPU per full flow", cpu.TotalMilliseconds / latencies.Count, "ms", "4 requests; user + system time of the server process"),
-        ];
-    }
-
-    private async Task<(List<double> Latencies, TimeSpan Elapsed)> RunFlowsAsync(int workers, TimeSpan duration)
-    {
-        var latencies = new List<double>();
-        var stop = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, workers).Select(async _ =>
-        {
-            var mine = new List<double>();
-            while (stop.Elapsed < duration)
-            {
-                var started = Stopwatch.StartNew();
-                var request = await _client.StartAsync();
-                await _client.ScanAndApproveAsync(phoneToken, request.UserCode);
-                var (status, _) = await _client.PollAsync(request.DeviceCode);
-                if (status != HttpStatusCode.OK) throw new InvalidOperationException($"redeem answered {(int)status}");
-                mine.Add(started.Elapsed.TotalMilliseconds);
-            }
-            lock (latencies) latencies.AddRange(mine);
-        }));
-        return (latencies, stop.Elapsed);
-    }
-
-    /// <summary>Refresh grants, each worker rotating its own token chain, after an unrecorded warm-up.</summary>
-    public async Task<List<Measure>> RefreshGrantsAsync(int workers, TimeSpan duration, TimeSpan warmup)
-    {
-        var tokens = new List<string>();
-        for (var i = 0; i < workers; i++) tokens.Add(await SignInAsync());
-        if (warmup > TimeSpan.Zero) (_, _, tokens) = await RunRefreshesAsync(tokens, warmup);
-        var cpuBefore = server.CpuTime();
-        var (latencies, elapsed, _) = await RunRefreshesAsync(tokens, duration);
-        var cpu = server.CpuTime() - cpuBefore;
-        return
-        [
-            new("refresh grants", latencies.Count / elapsed.TotalSeconds, "grants/s", $"{workers} concurrent chains for {duration.TotalSeconds:F0} s after {warmup.TotalSeconds:F0} s of warm-up"),
-            new("refresh p99 latency", Stats.Percentile(latencies, 99), "ms"),
-            new("server CPU per refresh grant", cpu.TotalMilliseconds / latencies.Count, "ms", "user + system time of the server process"),
-        ];
-    }
-
-    private async Task<(List<double> Latencies, TimeSpan Elapsed, List<string> Tokens)> RunRefreshesAsync(List<string> tokens, TimeSpan duration)
-    {
-        var latest = new string[tokens.Count];
-        var latencies = new List<double>();
-        var stop = Stopwatch.StartNew();
-        await Task.WhenAll(tokens.Select(async (first, index) =>
-        {
-            var token = first;
-            var mine = new List<double>();
-            while (stop.Elapsed < duration)
-            {
-                var started = Stopwatch.StartNew();
-                var (status, json) = await _client.RefreshAsync(token);
-                if (status != HttpStatusCode.OK) throw new InvalidOperationException($"refresh answered {(int)status}: {json}");
-                token = json.GetProperty("refresh_token").GetString()!;
-                mine.Add(started.Elapsed.TotalMilliseconds);
-            }
-            latest[index] = token;
-            lock (latencies) latencies.AddRange(mine);
-        }));
-        return (latencies, stop.Elapsed, [.. latest]);
-    }
 
     /// <summary>From the phone's approval to tokens in the waiting screen's hands: push stream against polling.</summary>
     public async Task<List<Measure>> ApproveToTokenAsync(int samples)
@@ -242,13 +119,5 @@ public sealed class Scenarios(ServerProcess server, string phoneToken)
 
         Task CreateAsync(int count) => Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 32 },
             async (_, _) => await _client.StartAsync());
-    }
-
-    private async Task<string> SignInAsync()
-    {
-        var request = await _client.StartAsync();
-        await _client.ScanAndApproveAsync(phoneToken, request.UserCode);
-        var (_, json) = await _client.PollAsync(request.DeviceCode);
-        return json.GetProperty("refresh_token").GetString()!;
     }
 }

@@ -3,63 +3,106 @@ using System.Net.Sockets;
 
 namespace AuthServer.Bench;
 
-/// <summary>The server under test: the Release build, its own SQLite file, loopback only, killed on dispose.</summary>
+/// <summary>
+/// What to start: one of the servers the benchmark drives, its Release build, the setting that names its SQLite file,
+/// the settings it runs with, the path that answers once it is ready, and whether it runs in its database's folder.
+/// </summary>
+/// <remarks>
+/// AuthServer runs in its database's folder, as it always has here: it watches no configuration file. The baselines keep
+/// the host's default configuration watcher on their content root, as deployed, so they run in their build folder: a
+/// watcher on the database's folder would wake on every SQLite commit, which no deployment of them does.
+/// </remarks>
+public sealed record ServerApp(string Name, string Dll, string? DatabaseSetting, IReadOnlyDictionary<string, string> Settings,
+    string ReadyPath, bool RunsInDatabaseFolder = false)
+{
+    /// <summary>
+    /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The guessing limit would (rightly) stop a
+    /// benchmark that scans thousands of codes from one address.
+    /// </summary>
+    public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer",
+        new Dictionary<string, string> { ["AuthServer__UserCodeLookupsPerMinute"] = "1000000" }, "/health/live", RunsInDatabaseFolder: true);
+
+    /// <summary>The stock OpenIddict device-flow server in <c>bench/StockOpenIddict</c>: ready once its discovery document answers.</summary>
+    public static ServerApp StockOpenIddict(string dll) => new("stock OpenIddict", dll, "ConnectionStrings__StockOpenIddict",
+        new Dictionary<string, string>(), "/.well-known/openid-configuration");
+
+    /// <summary>The trivial Kestrel app in <c>bench/Trivial</c>: every path answers.</summary>
+    public static ServerApp Trivial(string dll) => new("trivial app", dll, null, new Dictionary<string, string>(), "/");
+}
+
+/// <summary>A server under test: its Release build, its own SQLite file, loopback only, killed on dispose.</summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _directory;
 
+    public string Name { get; }
     public Uri BaseAddress { get; }
     public int ProcessId => _process.Id;
 
-    private ServerProcess(Process process, string directory, Uri baseAddress)
+    private ServerProcess(string name, Process process, string directory, Uri baseAddress)
     {
+        Name = name;
         _process = process;
         _directory = directory;
         BaseAddress = baseAddress;
     }
 
-    public static async Task<ServerProcess> StartAsync(string serverDll, IDictionary<string, string> settings, TimeSpan timeout)
+    public static async Task<ServerProcess> StartAsync(ServerApp app, TimeSpan timeout)
     {
         var directory = Directory.CreateTempSubdirectory("authserver-bench-").FullName;
         var port = FreePort();
-        var start = new ProcessStartInfo("dotnet", [serverDll])
+        var start = new ProcessStartInfo("dotnet", [app.Dll])
         {
-            WorkingDirectory = directory,
+            WorkingDirectory = app.RunsInDatabaseFolder ? directory : Path.GetDirectoryName(Path.GetFullPath(app.Dll))!,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        start.Environment["ConnectionStrings__AuthServer"] = $"Data Source={Path.Combine(directory, "bench.db")}";
+        if (app.DatabaseSetting is not null) start.Environment[app.DatabaseSetting] = $"Data Source={Path.Combine(directory, "bench.db")}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
-        // The guessing limit would (rightly) stop a benchmark that scans thousands of codes from one address.
-        start.Environment["AuthServer__UserCodeLookupsPerMinute"] = "1000000";
-        foreach (var (key, value) in settings) start.Environment[key] = value;
+        foreach (var (key, value) in app.Settings) start.Environment[key] = value;
 
-        var process = Process.Start(start) ?? throw new InvalidOperationException("the server did not start");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"{app.Name} did not start");
         process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("server: " + e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"{app.Name}: {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var server = new ServerProcess(process, directory, new Uri($"http://127.0.0.1:{port}"));
+        var server = new ServerProcess(app.Name, process, directory, new Uri($"http://127.0.0.1:{port}"));
         using var http = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
-            if (process.HasExited) throw new InvalidOperationException($"the server exited with {process.ExitCode}");
+            if (process.HasExited) throw new InvalidOperationException($"{app.Name} exited with {process.ExitCode}");
             try
             {
-                if ((await http.GetAsync("/health/live")).IsSuccessStatusCode) return server;
+                if ((await http.GetAsync(app.ReadyPath)).IsSuccessStatusCode) return server;
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }
             await Task.Delay(200);
         }
         await server.DisposeAsync();
-        throw new TimeoutException("the server did not become ready");
+        throw new TimeoutException($"{app.Name} did not become ready");
+    }
+
+    /// <summary>Starts the given servers side by side (a null one is not started); if one fails, stops the others.</summary>
+    public static async Task<ServerProcess?[]> StartAllAsync(IReadOnlyList<ServerApp?> apps, TimeSpan timeout)
+    {
+        var starting = apps.Select(async app => app is null ? null : await StartAsync(app, timeout)).ToArray();
+        try
+        {
+            return await Task.WhenAll(starting);
+        }
+        catch
+        {
+            foreach (var started in starting.Where(t => t.IsCompletedSuccessfully))
+                if (started.Result is { } server) await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>
