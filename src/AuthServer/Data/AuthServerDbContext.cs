@@ -22,6 +22,16 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     public DbSet<Token> Tokens => Set<Token>();
     public DbSet<RefreshTokenUse> RefreshTokenUses => Set<RefreshTokenUse>();
 
+    /// <summary>
+    /// Keeps the connection open for the rest of this context's use (one request), instead of EF opening and closing
+    /// it around every statement: a refresh grant runs about ten, and each open re-registers the provider's SQL
+    /// functions on the native connection. The context closes it when it is disposed or returned to the pool.
+    /// </summary>
+    public async ValueTask KeepOpenAsync(CancellationToken cancellationToken)
+    {
+        if (Database.GetDbConnection().State != System.Data.ConnectionState.Open) await Database.OpenConnectionAsync(cancellationToken);
+    }
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

@@ -19,6 +19,12 @@ public sealed class SqliteLanes(string connectionString, int size) : IDisposable
 {
     private readonly Channel<Lane> _idle = Channel.CreateUnbounded<Lane>();
     private int _open;
+    private long _statements;
+
+    /// <summary>How many statements the lanes have been handed since start: what proves a path does no I/O here.</summary>
+    public long Statements => Interlocked.Read(ref _statements);
+
+    internal void Counted() => Interlocked.Increment(ref _statements);
 
     public async ValueTask<Lane> RentAsync(CancellationToken cancellationToken)
     {
@@ -88,6 +94,7 @@ public sealed class Lane : IDisposable
         }
         command.Parameters.Clear();
         command.Transaction = Transaction;
+        _owner.Counted();
         return command;
     }
 

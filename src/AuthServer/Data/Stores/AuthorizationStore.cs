@@ -31,6 +31,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
             return;
         }
         authorization.Id ??= Guid.NewGuid().ToString();
+        await db.KeepOpenAsync(cancellationToken);
         await RowStatements.For<Authorization>(db).InsertAsync(db, authorization, cancellationToken);
         _read[authorization.Id] = authorization;
     }
@@ -45,6 +46,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         }
         var expected = authorization.ConcurrencyToken ?? "";
         var next = Guid.NewGuid().ToString();
+        await db.KeepOpenAsync(cancellationToken);
         if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, expected, next, cancellationToken))
             throw new OpenIddictExceptions.ConcurrencyException("The authorization was changed or removed by another request since it was read.");
         authorization.ConcurrencyToken = next;
@@ -54,6 +56,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         if (_read.TryGetValue(identifier, out var known)) return known;
+        await db.KeepOpenAsync(cancellationToken);
         var found = await ById(db, identifier, cancellationToken);
         if (found is not null) _read[identifier] = found;
         return found;

@@ -35,6 +35,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.ReferenceId == id));
 
     private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Token> _readByReference = new(StringComparer.Ordinal);
 
     public override async ValueTask CreateAsync(Token token, CancellationToken cancellationToken)
     {
@@ -45,8 +46,9 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
             return;
         }
         token.Id ??= Guid.NewGuid().ToString();
+        await db.KeepOpenAsync(cancellationToken);
         await RowStatements.For<Token>(db).InsertAsync(db, token, cancellationToken);
-        _read[token.Id] = token;
+        Remember(token);
     }
 
     public override async ValueTask UpdateAsync(Token token, CancellationToken cancellationToken)
@@ -59,21 +61,27 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         }
         var expected = token.ConcurrencyToken ?? "";
         var next = Guid.NewGuid().ToString();
+        await db.KeepOpenAsync(cancellationToken);
         if (!await RowStatements.For<Token>(db).UpdateAsync(db, token, expected, next, cancellationToken))
             throw new OpenIddictExceptions.ConcurrencyException("The token was changed or removed by another request since it was read.");
         token.ConcurrencyToken = next;
+        Remember(token);
     }
 
     public override async ValueTask<Token?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         if (_read.TryGetValue(identifier, out var known)) return known;
+        await db.KeepOpenAsync(cancellationToken);
         return Remember(await ById(db, identifier, cancellationToken));
     }
 
     public override async ValueTask<Token?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
+        // A remembered token still answers to the reference only if its reference did not change since.
+        if (_readByReference.TryGetValue(identifier, out var known) && known.ReferenceId == identifier) return known;
+        await db.KeepOpenAsync(cancellationToken);
         return Remember(await ByReferenceId(db, identifier, cancellationToken));
     }
 
@@ -98,38 +106,46 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     public override async ValueTask DeleteAsync(Token token, CancellationToken cancellationToken)
     {
         if (token.Id is not null) _read.Remove(token.Id);
+        if (token.ReferenceId is not null) _readByReference.Remove(token.ReferenceId);
         await base.DeleteAsync(token, cancellationToken);
     }
 
     // Bulk revocations change rows behind the remembered entities: forget them.
     public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
     {
-        _read.Clear();
+        Forget();
         return await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
+        Forget();
         return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
+        Forget();
         return await base.RevokeBySubjectAsync(subject, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
+        Forget();
         return await base.RevokeAsync(subject, client, status, type, cancellationToken);
     }
 
     private Token? Remember(Token? token)
     {
         if (token?.Id is { } id) _read[id] = token;
+        if (token?.ReferenceId is { } reference) _readByReference[reference] = token;
         return token;
+    }
+
+    private void Forget()
+    {
+        _read.Clear();
+        _readByReference.Clear();
     }
 
     private bool IsTracked(Token token) => db.Entry(token).State != EntityState.Detached;
