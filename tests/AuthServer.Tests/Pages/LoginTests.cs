@@ -18,7 +18,7 @@ public sealed partial class LoginTests(AuthServerFactory factory) : IClassFixtur
     private async Task<string> NewUserAsync() => (await PhoneApp.NewAccountAsync(factory, "login", Password)).Email;
 
     /// <summary>Fills in and submits the real sign-in page, antiforgery token and all.</summary>
-    private static async Task<HttpResponseMessage> SubmitAsync(HttpClient browser, string email, string password, string? returnUrl = null)
+    internal static async Task<HttpResponseMessage> SubmitAsync(HttpClient browser, string email, string password, string? returnUrl = null)
     {
         var path = returnUrl is null ? LoginPath : $"{LoginPath}?ReturnUrl={Uri.EscapeDataString(returnUrl)}";
         var page = await browser.GetStringAsync(path);
