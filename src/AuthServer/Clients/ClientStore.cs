@@ -16,26 +16,54 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
 
     public Client? Find(string? clientId) => clientId is null ? null : _clients.GetValueOrDefault(clientId);
 
+    /// <summary>Every client, by client id.</summary>
+    public IEnumerable<Client> All => _clients.Values.OrderBy(c => c.ClientId, StringComparer.Ordinal);
+
     /// <summary>Whether any client registered <paramref name="origin"/> (scheme://host[:port], exact) for CORS.</summary>
     public bool IsAllowedOrigin(string origin) => _corsOrigins.Contains(origin);
 
+    /// <summary>The client an application is, as OpenIddict's manager reads it; null for one without a client id.</summary>
+    public static async Task<Client?> ReadAsync(IOpenIddictApplicationManager manager, object application, CancellationToken cancellationToken)
+    {
+        if (await manager.GetClientIdAsync(application, cancellationToken) is not { } clientId) return null;
+        return ClientSettings.FromApplication(
+            clientId,
+            await manager.GetDisplayNameAsync(application, cancellationToken),
+            await manager.GetClientTypeAsync(application, cancellationToken),
+            await manager.GetConsentTypeAsync(application, cancellationToken),
+            await manager.GetPermissionsAsync(application, cancellationToken),
+            await manager.GetRedirectUrisAsync(application, cancellationToken),
+            await manager.GetPostLogoutRedirectUrisAsync(application, cancellationToken),
+            (ImmutableDictionary<string, string>)await manager.GetSettingsAsync(application, cancellationToken));
+    }
+
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>
+    /// Reads every application and swaps the snapshot in. Reloads run one at a time, so a reload that read before a
+    /// change can never overwrite one that read after it.
+    /// </summary>
     public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        await _reloading.WaitAsync(cancellationToken);
+        try
+        {
+            await ReloadCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private async Task ReloadCoreAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
         var clients = new List<Client>();
         await foreach (var application in manager.ListAsync(count: null, offset: null, cancellationToken))
         {
-            if (await manager.GetClientIdAsync(application, cancellationToken) is not { } clientId) continue;
-            clients.Add(ClientSettings.FromApplication(
-                clientId,
-                await manager.GetDisplayNameAsync(application, cancellationToken),
-                await manager.GetClientTypeAsync(application, cancellationToken),
-                await manager.GetConsentTypeAsync(application, cancellationToken),
-                await manager.GetPermissionsAsync(application, cancellationToken),
-                await manager.GetRedirectUrisAsync(application, cancellationToken),
-                await manager.GetPostLogoutRedirectUrisAsync(application, cancellationToken),
-                (ImmutableDictionary<string, string>)await manager.GetSettingsAsync(application, cancellationToken)));
+            if (await ReadAsync(manager, application, cancellationToken) is { } client) clients.Add(client);
         }
         _clients = clients.ToFrozenDictionary(c => c.ClientId, StringComparer.Ordinal);
         _corsOrigins = clients.SelectMany(c => c.AllowedCorsOrigins).ToFrozenSet(StringComparer.OrdinalIgnoreCase);

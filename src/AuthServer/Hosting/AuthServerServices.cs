@@ -44,6 +44,7 @@ public static class AuthServerServices
 
         AddStorage(builder);
         AddIdentity(builder);
+        builder.AddAdminAccess();
         builder.AddProtocol();
         AddForwardedHeaders(builder);
 
