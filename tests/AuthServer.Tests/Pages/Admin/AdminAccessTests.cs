@@ -10,7 +10,7 @@ namespace AuthServer.Tests.Pages.Admin;
 /// </summary>
 public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
-    private static readonly string[] Screens = ["/admin", "/admin/audit", "/admin/devices", "/admin/keys"];
+    private static readonly string[] Screens = ["/admin", "/admin/audit", "/admin/devices", "/admin/keys", "/admin/users", "/admin/users/new"];
 
     [Fact]
     public async Task The_enumeration_finds_every_screen_and_their_post_handlers()
@@ -18,7 +18,11 @@ public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<
         var routes = await AdminPages.RoutesAsync(factory);
 
         Screens.Except(routes.Select(r => r.Url)).ShouldBeEmpty();
-        string[] someHandlers = ["POST /admin/devices?handler=Revoke", "POST /admin/keys?handler=Rotate"];
+        string[] someHandlers =
+        [
+            "POST /admin/users/new", "POST /admin/users/no-such-thing?handler=Lock", "POST /admin/users/no-such-thing?handler=SignOutEverywhere",
+            "POST /admin/devices?handler=Revoke", "POST /admin/keys?handler=Rotate",
+        ];
         someHandlers.Except(routes.Select(r => r.ToString())).ShouldBeEmpty();
         routes.ShouldAllBe(r => r.Page.StartsWith("/Admin/"));
     }
