@@ -10,7 +10,7 @@ namespace AuthServer.Tests.Pages.Admin;
 /// </summary>
 public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
 {
-    private static readonly string[] Screens = ["/admin", "/admin/audit", "/admin/devices", "/admin/keys", "/admin/users", "/admin/users/new"];
+    private static readonly string[] Screens = ["/admin", "/admin/audit", "/admin/clients", "/admin/clients/new", "/admin/devices", "/admin/keys", "/admin/users", "/admin/users/new"];
 
     [Fact]
     public async Task The_enumeration_finds_every_screen_and_their_post_handlers()
@@ -20,6 +20,8 @@ public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<
         Screens.Except(routes.Select(r => r.Url)).ShouldBeEmpty();
         string[] someHandlers =
         [
+            "POST /admin/clients/new", "POST /admin/clients/edit/no-such-thing?handler=Save",
+            "POST /admin/clients/edit/no-such-thing?handler=RotateSecret", "POST /admin/clients/edit/no-such-thing?handler=Delete",
             "POST /admin/users/new", "POST /admin/users/no-such-thing?handler=Lock", "POST /admin/users/no-such-thing?handler=SignOutEverywhere",
             "POST /admin/devices?handler=Revoke", "POST /admin/keys?handler=Rotate",
         ];
