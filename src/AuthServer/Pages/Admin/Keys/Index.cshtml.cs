@@ -33,6 +33,16 @@ public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOp
             s is { Current: { } current, Next: { } next } ? SigningKeyStore.NextRotation(current, next, Settings) : null))];
     }
 
+    /// <summary>A schedule setting in words: "30 days", "1 hour", "5 minutes".</summary>
+    public static string Duration(TimeSpan value)
+    {
+        static string Count(double n, string unit) => $"{n:0.##} {unit}{(n == 1 ? "" : "s")}";
+        return value.TotalDays >= 1 ? Count(value.TotalDays, "day")
+            : value.TotalHours >= 1 ? Count(value.TotalHours, "hour")
+            : value.TotalMinutes >= 1 ? Count(value.TotalMinutes, "minute")
+            : Count(value.TotalSeconds, "second");
+    }
+
     /// <summary>When a retired key leaves the JWKS.</summary>
     public DateTimeOffset? PublishedUntil(SigningKey key) => key.RetiredAt + Settings.KeepRetired;
 
