@@ -71,7 +71,7 @@ public sealed partial class AdminPagesTests(BrowserFixture browser, LiveServer s
         await page.GetByRole(AriaRole.Button, new() { Name = "Create client" }).ClickAsync();
         var old = (await page.GetByTestId("secret").TextContentAsync())!.Trim();
         using var service = Server.CreateDevice();
-        (await ClientCredentialsAsync(service, "report-service", old)).Status.ShouldBe(HttpStatusCode.OK);
+        (await service.ClientCredentialsAsync("report-service", old)).Status.ShouldBe(HttpStatusCode.OK);
 
         await page.GetByRole(AriaRole.Link, new() { Name = "Open the client" }).ClickAsync();
         await page.Locator("[name='Overlap']").FillAsync("01:00:00");
@@ -82,11 +82,11 @@ public sealed partial class AdminPagesTests(BrowserFixture browser, LiveServer s
         await Expect(page.GetByTestId("secret-row")).ToHaveCountAsync(2);
         await ScreenshotAsync(page, "client-secret-rotated");
 
-        (await ClientCredentialsAsync(service, "report-service", old)).Status.ShouldBe(HttpStatusCode.OK);
-        (await ClientCredentialsAsync(service, "report-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
+        (await service.ClientCredentialsAsync("report-service", old)).Status.ShouldBe(HttpStatusCode.OK);
+        (await service.ClientCredentialsAsync("report-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
         Server.Clock.Advance(TimeSpan.FromHours(1));
-        (await ClientCredentialsAsync(service, "report-service", old)).Error.ShouldBe("invalid_client");
-        (await ClientCredentialsAsync(service, "report-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
+        (await service.ClientCredentialsAsync("report-service", old)).Error.ShouldBe("invalid_client");
+        (await service.ClientCredentialsAsync("report-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
         await page.GotoAsync("/admin/clients/edit/report-service");
         await Expect(page.GetByTestId("secret-row")).ToHaveCountAsync(1);
         ExpectNoProblems();
@@ -272,17 +272,6 @@ public sealed partial class AdminPagesTests(BrowserFixture browser, LiveServer s
         using var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", accessToken);
         return (await http.SendAsync(request)).StatusCode;
-    }
-
-    private static async Task<Answer> ClientCredentialsAsync(HttpClient http, string clientId, string secret)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "api" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(secret)}")));
-        return await Tests.Infrastructure.Protocol.ReadAsync(await http.SendAsync(request));
     }
 
     /// <summary>What the browser complained about: a CSP violation or a script error shows here.</summary>

@@ -41,17 +41,6 @@ public sealed class AdminClientsTests(AuthServerFactory factory) : IClassFixture
         return html;
     }
 
-    private static Task<Infrastructure.Protocol.Answer> ClientCredentialsAsync(HttpClient http, string clientId, string secret)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = "api" }),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Basic",
-            Convert.ToBase64String(Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(secret)}")));
-        return http.SendAsync(request).ContinueWith(t => Infrastructure.Protocol.ReadAsync(t.Result)).Unwrap();
-    }
-
     [Fact]
     public async Task A_created_public_client_can_complete_a_device_login_at_once()
     {
@@ -77,8 +66,8 @@ public sealed class AdminClientsTests(AuthServerFactory factory) : IClassFixture
         var secret = AdminPages.TestId(html, "secret");
 
         secret.Length.ShouldBeGreaterThanOrEqualTo(43);
-        (await ClientCredentialsAsync(factory.CreateClient(), "billing-service", secret)).Status.ShouldBe(HttpStatusCode.OK);
-        (await ClientCredentialsAsync(factory.CreateClient(), "billing-service", secret + "x")).Error.ShouldBe("invalid_client");
+        (await factory.CreateClient().ClientCredentialsAsync("billing-service", secret)).Status.ShouldBe(HttpStatusCode.OK);
+        (await factory.CreateClient().ClientCredentialsAsync("billing-service", secret + "x")).Error.ShouldBe("invalid_client");
         var edit = await admin.GetStringAsync("/admin/clients/edit/billing-service");
         edit.ShouldNotContain(secret);
         AdminPages.TestId(edit, "secret").ShouldBeEmpty();
@@ -120,13 +109,13 @@ public sealed class AdminClientsTests(AuthServerFactory factory) : IClassFixture
         fresh.ShouldNotBeNullOrEmpty();
         fresh.ShouldNotBe(old);
         var http = factory.CreateClient();
-        (await ClientCredentialsAsync(http, "rotating-service", old)).Status.ShouldBe(HttpStatusCode.OK);
-        (await ClientCredentialsAsync(http, "rotating-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
+        (await http.ClientCredentialsAsync("rotating-service", old)).Status.ShouldBe(HttpStatusCode.OK);
+        (await http.ClientCredentialsAsync("rotating-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
         factory.Clock.Advance(TimeSpan.FromMinutes(59));
-        (await ClientCredentialsAsync(http, "rotating-service", old)).Status.ShouldBe(HttpStatusCode.OK);
+        (await http.ClientCredentialsAsync("rotating-service", old)).Status.ShouldBe(HttpStatusCode.OK);
         factory.Clock.Advance(TimeSpan.FromMinutes(1));
-        (await ClientCredentialsAsync(http, "rotating-service", old)).Error.ShouldBe("invalid_client");
-        (await ClientCredentialsAsync(http, "rotating-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
+        (await http.ClientCredentialsAsync("rotating-service", old)).Error.ShouldBe("invalid_client");
+        (await http.ClientCredentialsAsync("rotating-service", fresh)).Status.ShouldBe(HttpStatusCode.OK);
         (await AuditLogTests.EventsAsync(factory, e => e.Type == Audit.ClientSecretRotated && e.ClientId == "rotating-service")).ShouldHaveSingleItem()
             .ActorName.ShouldBe(AuthServerFactory.AdminEmail);
     }
@@ -142,8 +131,8 @@ public sealed class AdminClientsTests(AuthServerFactory factory) : IClassFixture
         var response = await admin.SubmitAsync("/admin/clients/edit/early-service?handler=RetireOldSecrets", rotated);
 
         AdminPages.TestId(await response.Content.ReadAsStringAsync(), "result").ShouldBe("The previous secrets no longer work.");
-        (await ClientCredentialsAsync(factory.CreateClient(), "early-service", old)).Error.ShouldBe("invalid_client");
-        (await ClientCredentialsAsync(factory.CreateClient(), "early-service", AdminPages.TestId(rotated, "secret"))).Status.ShouldBe(HttpStatusCode.OK);
+        (await factory.CreateClient().ClientCredentialsAsync("early-service", old)).Error.ShouldBe("invalid_client");
+        (await factory.CreateClient().ClientCredentialsAsync("early-service", AdminPages.TestId(rotated, "secret"))).Status.ShouldBe(HttpStatusCode.OK);
     }
 
     [Fact]

@@ -83,8 +83,7 @@ public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUs
         if (Failures) query = query.Where(e => Data.Audit.FailureTypes.Contains(e.Type));
         if (Account is { Length: > 0 } user)
         {
-            var userId = user.Contains('@') ? (await users.FindByEmailAsync(user.Trim()))?.Id : user.Trim();
-            if (userId is null)
+            if (await AdminAccounts.IdOfAsync(users, user) is not { } userId)
             {
                 Problem = $"No account has the email {user}.";
                 return;
@@ -115,9 +114,7 @@ public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUs
             if (Before is not null && page.Count > 0) NewerThan = page[0].Id;
         }
 
-        var ids = page.Select(e => e.UserId).OfType<string>().Distinct().ToList();
-        var emails = await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id))
-            .ToDictionaryAsync(u => u.Id, u => u.Email, HttpContext.RequestAborted);
+        var emails = await AdminAccounts.EmailsAsync(db, page.Select(e => e.UserId), HttpContext.RequestAborted);
         Events = [.. page.Select(e => new Row(e, Data.Audit.Find(e.Type)?.Label ?? e.Type,
             e.UserId is null ? null : emails.GetValueOrDefault(e.UserId),
             e.ClientId is null ? null : clients.Find(e.ClientId)?.DisplayName))];

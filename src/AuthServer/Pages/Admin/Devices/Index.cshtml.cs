@@ -44,8 +44,7 @@ public sealed class IndexModel(
         var query = LinkedDevices.Active(db);
         if (Account is { Length: > 0 } user)
         {
-            var userId = user.Contains('@') ? (await users.FindByEmailAsync(user.Trim()))?.Id : user.Trim();
-            if (userId is null)
+            if (await AdminAccounts.IdOfAsync(users, user) is not { } userId)
             {
                 Problem = $"No account has the email {user}.";
                 return;
@@ -61,8 +60,7 @@ public sealed class IndexModel(
             .Select(a => new { a.Id, a.DeviceName, a.Subject, a.Application!.ClientId, a.CreationDate, a.LastUsedAt, a.LastIp, a.UserAgent })
             .ToListAsync(HttpContext.RequestAborted);
         HasMore = rows.Count > PageSize;
-        var ids = rows.Select(r => r.Subject).OfType<string>().Distinct().ToList();
-        var emails = await db.Users.AsNoTracking().Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.Email, HttpContext.RequestAborted);
+        var emails = await AdminAccounts.EmailsAsync(db, rows.Select(r => r.Subject), HttpContext.RequestAborted);
         Devices = [.. rows.Take(PageSize).Select(r => new Row(r.Id!, r.DeviceName ?? r.ClientId ?? "", r.Subject ?? "", emails.GetValueOrDefault(r.Subject ?? ""),
             r.ClientId ?? "", clients.Find(r.ClientId)?.DisplayName ?? r.ClientId ?? "",
             new DateTimeOffset(r.CreationDate ?? DateTime.UnixEpoch, TimeSpan.Zero), r.LastUsedAt, r.LastIp, r.UserAgent))];
