@@ -17,7 +17,11 @@ public sealed record Client
 {
     public required string ClientId { get; init; }
     public required string DisplayName { get; init; }
+    public string? LogoUri { get; init; }
     public ClientType Type { get; init; }
+
+    /// <summary>Refused everywhere: OpenIddict's endpoints see no endpoint permission, our own see this flag.</summary>
+    public bool Disabled { get; init; }
     public IReadOnlyList<string> GrantTypes { get; init; } = [];
     public IReadOnlyList<string> Scopes { get; init; } = [];
     public IReadOnlyList<string> RedirectUris { get; init; } = [];
@@ -47,6 +51,12 @@ public sealed record Client
 
     /// <summary>A refresh token unused for this long expires: an abandoned device stops being signed in.</summary>
     public TimeSpan RefreshTokenIdleLifetime { get; init; } = ClientSettings.DefaultRefreshTokenIdleLifetime;
+
+    /// <summary>This client's access token lifetime, or null for <c>Tokens:AccessTokenLifetime</c>.</summary>
+    public TimeSpan? AccessTokenLifetime { get; init; }
+
+    /// <summary>This client's ID token lifetime, or null for <c>Tokens:IdentityTokenLifetime</c>.</summary>
+    public TimeSpan? IdentityTokenLifetime { get; init; }
 
     /// <summary>
     /// The algorithm of this client's ID tokens (OIDC Dynamic Client Registration §2 <c>id_token_signed_response_alg</c>),

@@ -20,6 +20,8 @@ public static class ClientSettings
     public const string DeviceCodeLifetime = Settings.TokenLifetimes.DeviceCode;
     public const string UserCodeLifetime = Settings.TokenLifetimes.UserCode;
     public const string RefreshTokenIdleLifetime = Settings.TokenLifetimes.RefreshToken;
+    public const string AccessTokenLifetime = Settings.TokenLifetimes.AccessToken;
+    public const string IdentityTokenLifetime = Settings.TokenLifetimes.IdentityToken;
 
     // Ours.
     public const string PollInterval = "authserver:poll_interval";
@@ -28,6 +30,11 @@ public static class ClientSettings
     public const string RefreshTokenAbsoluteLifetime = "authserver:refresh_token_absolute_lifetime";
     public const string IdTokenSignedResponseAlg = "authserver:id_token_signed_response_alg";
     public const string CorsOrigins = "authserver:cors_origins";
+    public const string LogoUri = "authserver:logo_uri";
+    public const string Disabled = "authserver:disabled";
+
+    /// <summary>The secret hashes being rotated out, each with the time it stops working (<see cref="ClientSecrets"/>).</summary>
+    public const string RetiringSecrets = "authserver:retiring_secrets";
 
     public static string Format(TimeSpan value) => value.ToString("c", CultureInfo.InvariantCulture);
 
@@ -49,6 +56,10 @@ public static class ClientSettings
         };
         if (client.IdTokenSignedResponseAlg is { } alg) settings[IdTokenSignedResponseAlg] = alg;
         if (client.AllowedCorsOrigins.Count > 0) settings[CorsOrigins] = string.Join(' ', client.AllowedCorsOrigins);
+        if (client.AccessTokenLifetime is { } access) settings[AccessTokenLifetime] = Format(access);
+        if (client.IdentityTokenLifetime is { } identity) settings[IdentityTokenLifetime] = Format(identity);
+        if (client.LogoUri is { } logo) settings[LogoUri] = logo;
+        if (client.Disabled) settings[Disabled] = Format(true);
         return settings;
     }
 
@@ -63,6 +74,8 @@ public static class ClientSettings
         {
             ClientId = clientId,
             DisplayName = displayName ?? clientId,
+            LogoUri = settings.GetValueOrDefault(LogoUri),
+            Disabled = settings.GetValueOrDefault(Disabled) == "true",
             Type = clientType == ClientTypes.Confidential ? ClientType.Confidential : ClientType.Public,
             FirstParty = consentType == ConsentTypes.Implicit,
             GrantTypes = [.. granted.Where(p => p.StartsWith(Permissions.Prefixes.GrantType, StringComparison.Ordinal))
@@ -79,6 +92,8 @@ public static class ClientSettings
             RequireDpop = settings.GetValueOrDefault(RequireDpop) == "true",
             RefreshTokenAbsoluteLifetime = Time(settings, RefreshTokenAbsoluteLifetime) ?? DefaultRefreshTokenAbsoluteLifetime,
             RefreshTokenIdleLifetime = Time(settings, RefreshTokenIdleLifetime) ?? DefaultRefreshTokenIdleLifetime,
+            AccessTokenLifetime = Time(settings, AccessTokenLifetime),
+            IdentityTokenLifetime = Time(settings, IdentityTokenLifetime),
             IdTokenSignedResponseAlg = settings.GetValueOrDefault(IdTokenSignedResponseAlg),
         };
     }

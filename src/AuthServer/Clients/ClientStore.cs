@@ -17,7 +17,6 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
     private volatile FrozenDictionary<string, Application> _byClientId = FrozenDictionary<string, Application>.Empty;
     private volatile FrozenDictionary<string, Application> _byId = FrozenDictionary<string, Application>.Empty;
     private volatile bool _loaded;
-    private readonly SemaphoreSlim _reloading = new(1, 1);
 
     /// <summary>Whether the snapshot was read at least once (before that, lookups go to the database).</summary>
     public bool IsLoaded => _loaded;
@@ -29,19 +28,47 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
 
     public Client? Find(string? clientId) => clientId is null ? null : _clients.GetValueOrDefault(clientId);
 
+    /// <summary>Every client, by client id.</summary>
+    public IEnumerable<Client> All => _clients.Values.OrderBy(c => c.ClientId, StringComparer.Ordinal);
+
     /// <summary>Whether any client registered <paramref name="origin"/> (scheme://host[:port], exact) for CORS.</summary>
     public bool IsAllowedOrigin(string origin) => _corsOrigins.Contains(origin);
 
-    public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    /// <summary>The client an application is, as OpenIddict's manager reads it; null for one without a client id.</summary>
+    public static async Task<Client?> ReadAsync(IOpenIddictApplicationManager manager, object application, CancellationToken cancellationToken)
     {
-        // One reload at a time, each reading after the change that asked for it: a slower, older read never
-        // replaces a newer one.
-        await _reloading.WaitAsync(cancellationToken);
-        try { await LoadAsync(cancellationToken); }
-        finally { _reloading.Release(); }
+        if (await manager.GetClientIdAsync(application, cancellationToken) is not { } clientId) return null;
+        return ClientSettings.FromApplication(
+            clientId,
+            await manager.GetDisplayNameAsync(application, cancellationToken),
+            await manager.GetClientTypeAsync(application, cancellationToken),
+            await manager.GetConsentTypeAsync(application, cancellationToken),
+            await manager.GetPermissionsAsync(application, cancellationToken),
+            await manager.GetRedirectUrisAsync(application, cancellationToken),
+            await manager.GetPostLogoutRedirectUrisAsync(application, cancellationToken),
+            (ImmutableDictionary<string, string>)await manager.GetSettingsAsync(application, cancellationToken));
     }
 
-    private async Task LoadAsync(CancellationToken cancellationToken)
+    private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>
+    /// Reads every application and swaps the snapshot in. Reloads run one at a time, so a reload that read before a
+    /// change can never overwrite one that read after it.
+    /// </summary>
+    public async Task ReloadAsync(CancellationToken cancellationToken = default)
+    {
+        await _reloading.WaitAsync(cancellationToken);
+        try
+        {
+            await ReloadCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _reloading.Release();
+        }
+    }
+
+    private async Task ReloadCoreAsync(CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var manager = scope.ServiceProvider.GetRequiredService<IOpenIddictApplicationManager>();
@@ -49,17 +76,9 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
         var rows = new List<Application>();
         await foreach (var application in manager.ListAsync(count: null, offset: null, cancellationToken))
         {
-            if (await manager.GetClientIdAsync(application, cancellationToken) is not { } clientId) continue;
+            if (await ReadAsync(manager, application, cancellationToken) is not { } client) continue;
+            clients.Add(client);
             rows.Add(((Application)application).Copy());
-            clients.Add(ClientSettings.FromApplication(
-                clientId,
-                await manager.GetDisplayNameAsync(application, cancellationToken),
-                await manager.GetClientTypeAsync(application, cancellationToken),
-                await manager.GetConsentTypeAsync(application, cancellationToken),
-                await manager.GetPermissionsAsync(application, cancellationToken),
-                await manager.GetRedirectUrisAsync(application, cancellationToken),
-                await manager.GetPostLogoutRedirectUrisAsync(application, cancellationToken),
-                (ImmutableDictionary<string, string>)await manager.GetSettingsAsync(application, cancellationToken)));
         }
         _clients = clients.ToFrozenDictionary(c => c.ClientId, StringComparer.Ordinal);
         _corsOrigins = clients.SelectMany(c => c.AllowedCorsOrigins).ToFrozenSet(StringComparer.OrdinalIgnoreCase);

@@ -149,6 +149,7 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     private static string Decide(bool withTicket) =>
         $"UPDATE {Table} SET " +
         $"\"Status\" = CASE WHEN $approve AND (\"MatchNumber\" IS NULL OR \"MatchNumber\" = $number) THEN '{Approved}' ELSE '{Denied}' END, " +
+        "\"WrongNumber\" = ($approve AND \"MatchNumber\" IS NOT NULL AND \"MatchNumber\" IS NOT $number), " +
         "\"DecidedAt\" = $now, \"ConfirmTicketHash\" = NULL, \"ConfirmTicketExpiresAt\" = NULL, \"Version\" = \"Version\" + 1" +
         " WHERE \"Id\" = $id AND \"SubjectId\" = $user AND \"ExpiresAt\" > $now" +
         $" AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Denied)})" +

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using AuthServer.Data;
 using AuthServer.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -20,22 +21,41 @@ public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions>
     {
         public DateTimeOffset Start;
         public int Count;
+
+        /// <summary>Whether this window's first refusal was audited: a guesser is logged once a minute, not per guess.</summary>
+        public bool Audited;
     }
 
-    /// <summary>Counts one lookup; null when allowed, otherwise how long until the next one is.</summary>
-    public TimeSpan? TryAcquire(HttpContext context, string? userId)
+    /// <summary>
+    /// Counts one lookup; null when allowed, otherwise how long until the next one is. The first refusal of each
+    /// address's or account's window is audited: the only write, and at most one a minute per guesser.
+    /// </summary>
+    public async Task<TimeSpan?> TryAcquireAsync(HttpContext context, string? userId)
+    {
+        var (retryAfter, firstRefusal) = Acquire(context, userId);
+        if (firstRefusal)
+            await Audit.WriteAsync(context.RequestServices.GetRequiredService<AuthServerDbContext>(), Audit.UserCodeRateLimited, clock.GetUtcNow(),
+                userId, null, $"More than {options.Value.UserCodeLookupsPerMinute} user-code lookups in a minute from {AddressOf(context)}; refused until the window ends.",
+                context.RequestAborted);
+        return retryAfter;
+    }
+
+    private (TimeSpan? RetryAfter, bool FirstRefusal) Acquire(HttpContext context, string? userId)
     {
         var now = clock.GetUtcNow();
         var limit = options.Value.UserCodeLookupsPerMinute;
-        var byIp = Take("ip:" + (context.Connection.RemoteIpAddress?.ToString() ?? "unknown"), now, limit);
-        var byAccount = userId is null ? null : Take("account:" + userId, now, limit);
-        return (byIp, byAccount) switch
+        var byIp = Take("ip:" + AddressOf(context), now, limit);
+        var byAccount = userId is null ? default : Take("account:" + userId, now, limit);
+        var retryAfter = (byIp.RetryAfter, byAccount.RetryAfter) switch
         {
             (null, null) => null,
             ({ } a, { } b) => a > b ? a : b,
-            _ => byIp ?? byAccount,
+            _ => byIp.RetryAfter ?? byAccount.RetryAfter,
         };
+        return (retryAfter, byIp.FirstRefusal || byAccount.FirstRefusal);
     }
+
+    private static string AddressOf(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     /// <summary>Forgets windows that have ended, so the table does not grow with every address ever seen.</summary>
     public void Sweep()
@@ -57,7 +77,7 @@ public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions>
         response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
     }
 
-    private TimeSpan? Take(string key, DateTimeOffset now, int limit)
+    private (TimeSpan? RetryAfter, bool FirstRefusal) Take(string key, DateTimeOffset now, int limit)
     {
         var counter = _counters.GetOrAdd(key, static (_, start) => new Counter { Start = start }, now);
         lock (counter)
@@ -66,10 +86,16 @@ public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions>
             {
                 counter.Start = now;
                 counter.Count = 0;
+                counter.Audited = false;
             }
-            if (counter.Count >= limit) return counter.Start + Window - now;
+            if (counter.Count >= limit)
+            {
+                var first = !counter.Audited;
+                counter.Audited = true;
+                return (counter.Start + Window - now, first);
+            }
             counter.Count++;
-            return null;
+            return (null, false);
         }
     }
 }

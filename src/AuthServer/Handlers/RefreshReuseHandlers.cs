@@ -55,13 +55,22 @@ public static class RefreshReuseHandlers
             }
 
             var authorizationId = context.RefreshTokenPrincipal.GetAuthorizationId();
-            if (authorizationId is not null) await Tokens.LinkedDevices.EndAsync(authorizations, tokens, authorizationId, context.CancellationToken);
+            await EndForReuseAsync(db, authorizations, tokens, authorizationId, context.RefreshTokenPrincipal.GetClaim(Claims.Subject), context.ClientId,
+                $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.", clock, context.CancellationToken);
             logger.LogWarning("Refresh token reuse: device {DeviceId} logged out", authorizationId);
-            await Audit.WriteAsync(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), context.RefreshTokenPrincipal.GetClaim(Claims.Subject),
-                context.ClientId, $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.",
-                context.CancellationToken);
             context.Reject(Errors.InvalidGrant, "The refresh token was already used; the session has been revoked for safety.");
         }
+    }
+
+    /// <summary>Logs the device out and audits the reuse, in one transaction.</summary>
+    private static async Task EndForReuseAsync(AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens,
+        string? deviceId, string? userId, string? clientId, string detail, TimeProvider clock, CancellationToken cancellationToken)
+    {
+        await using var write = await db.BeginWriteAsync(cancellationToken);
+        if (deviceId is not null) await Tokens.LinkedDevices.EndAsync(authorizations, tokens, deviceId, cancellationToken);
+        Audit.Add(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), userId, clientId, detail);
+        await db.SaveChangesAsync(cancellationToken);
+        await write.CommitAsync(cancellationToken);
     }
 
     /// <summary>Counts a token's first presentation; false when it was presented before (or concurrently, and lost).</summary>
@@ -104,9 +113,10 @@ public static class RefreshReuseHandlers
 
     /// <summary>
     /// A rotated refresh token presented after the leeway: OpenIddict rejects it and revokes the authorization (the
-    /// linked device) itself, right after this handler; this one writes the audit event that reuse deserves.
+    /// linked device) right after this handler. This one ends the device first, in one transaction with the audit
+    /// event that reuse deserves; OpenIddict then finds it ended.
     /// </summary>
-    public sealed class AuditReuseAfterLeeway(AuthServerDbContext db, IOpenIddictTokenManager tokens,
+    public sealed class AuditReuseAfterLeeway(AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens,
         Microsoft.Extensions.Options.IOptions<Hosting.TokenOptions> options, TimeProvider clock, ILogger<AuditReuseAfterLeeway> logger)
         : IOpenIddictServerHandler<ValidateTokenContext>
     {
@@ -128,8 +138,8 @@ public static class RefreshReuseHandlers
 
             var deviceId = principal.GetAuthorizationId();
             logger.LogWarning("Refresh token reuse after the leeway: device {DeviceId} is logged out", deviceId);
-            await Audit.WriteAsync(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), principal.GetClaim(Claims.Subject), context.Request.ClientId,
-                $"A rotated refresh token was presented again after the leeway; device {deviceId} logged out.", context.CancellationToken);
+            await EndForReuseAsync(db, authorizations, tokens, deviceId, principal.GetClaim(Claims.Subject), context.Request.ClientId,
+                $"A rotated refresh token was presented again after the leeway; device {deviceId} logged out.", clock, context.CancellationToken);
         }
     }
 }

@@ -1,6 +1,4 @@
 using AuthServer.Clients;
-using AuthServer.Data.Entities;
-using Microsoft.AspNetCore.Identity;
 
 namespace AuthServer.Hosting;
 
@@ -13,8 +11,6 @@ namespace AuthServer.Hosting;
 /// </summary>
 public static class AdminCommands
 {
-    public const string AdminRole = "admin";
-
     public static async Task<bool> TryRunAsync(WebApplication app, string[] args)
     {
         switch (args.FirstOrDefault())
@@ -49,22 +45,12 @@ public static class AdminCommands
     public static async Task<int> CreateAdminAsync(IServiceProvider root, string email, string password)
     {
         await using var scope = root.CreateAsyncScope();
-        var users = scope.ServiceProvider.GetRequiredService<UserManager<ApplicationUser>>();
-        var roles = scope.ServiceProvider.GetRequiredService<RoleManager<IdentityRole>>();
-        if (!await roles.RoleExistsAsync(AdminRole)) await roles.CreateAsync(new IdentityRole(AdminRole));
-
-        var user = await users.FindByEmailAsync(email);
-        if (user is null)
+        var errors = await AdminAccess.EnsureAdminAsync(scope.ServiceProvider, email, password);
+        if (errors.Count > 0)
         {
-            user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true };
-            var created = await users.CreateAsync(user, password);
-            if (!created.Succeeded)
-            {
-                Console.Error.WriteLine(string.Join(Environment.NewLine, created.Errors.Select(e => e.Description)));
-                return 1;
-            }
+            Console.Error.WriteLine(string.Join(Environment.NewLine, errors));
+            return 1;
         }
-        if (!await users.IsInRoleAsync(user, AdminRole)) await users.AddToRoleAsync(user, AdminRole);
         Console.WriteLine($"{email} is an administrator.");
         return 0;
     }

@@ -44,6 +44,7 @@ public static class AuthServerServices
 
         AddStorage(builder);
         AddIdentity(builder);
+        builder.AddAdminAccess();
         builder.AddProtocol();
         AddForwardedHeaders(builder);
 
@@ -97,8 +98,11 @@ public static class AuthServerServices
         var lanes = builder.Configuration.GetValue<int?>("Storage:SqliteLanes") ?? Math.Max(2, Environment.ProcessorCount);
         if (lanes < 1) throw new InvalidOperationException("Storage:SqliteLanes must be at least 1.");
         builder.Services.AddSingleton(new SqliteLanes(connectionString, size: lanes));
+        // The audit log's who and where come from the request that makes a change (AuditInterceptor).
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddSingleton<AuditInterceptor>();
         builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
-            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>()));
+            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>(), provider.GetRequiredService<AuditInterceptor>()));
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
         builder.Services.AddDataProtection().SetApplicationName("AuthServer").PersistKeysToDbContext<AuthServerDbContext>();

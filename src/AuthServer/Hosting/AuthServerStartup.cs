@@ -10,8 +10,9 @@ namespace AuthServer.Hosting;
 public static class AuthServerStartup
 {
     /// <summary>
-    /// Brings the database to the current schema, registers the configured clients, makes sure signing keys exist and,
-    /// in Development, seeds the demo user. Runs before the server accepts requests.
+    /// Brings the database to the current schema, registers the configured clients, in Development seeds the demo
+    /// user, makes sure the configured administrator is one (which may be the demo user) and that signing keys exist.
+    /// Runs before the server accepts requests.
     /// </summary>
     public static async Task InitializeAuthServerAsync(this WebApplication app)
     {
@@ -22,6 +23,7 @@ public static class AuthServerStartup
             await AuthServerDatabase.MigrateAsync(services.GetRequiredService<AuthServerDbContext>());
             await services.GetRequiredService<ClientSeeder>().SeedAsync();
             if (app.Environment.IsDevelopment()) await SeedDemoUserAsync(services, logger);
+            await AdminAccess.EnsureConfiguredAdminAsync(services, logger);
         }
         await app.Services.GetRequiredService<ClientStore>().ReloadAsync();
         await app.Services.GetRequiredService<SigningKeyStore>().InitializeAsync();

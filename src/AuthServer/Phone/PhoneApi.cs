@@ -43,7 +43,7 @@ public static class PhoneApi
         var token = PhoneTokenFilter.TokenOf(context);
         var cancellationToken = context.RequestAborted;
         // RFC 8628 §5.1: every scan is a user-code lookup, and unknown codes count.
-        if (guesses.TryAcquire(context, token.Subject) is { } retryAfter)
+        if (await guesses.TryAcquireAsync(context, token.Subject) is { } retryAfter)
         {
             GuessLimiter.SetRetryAfter(context.Response, retryAfter);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many codes were tried. Wait a minute, then try again.");

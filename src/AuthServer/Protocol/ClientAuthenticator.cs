@@ -47,6 +47,9 @@ public sealed class ClientAuthenticator(ClientStore clients)
         // Unknown client and wrong secret answer alike, so the endpoint does not reveal which client ids exist.
         if (client is null)
             return (null, OAuthError.InvalidClient("Client authentication failed."));
+        // As OpenIddict refuses a disabled client at its own endpoints (it holds no endpoint permission).
+        if (client.Disabled)
+            return (null, new OAuthError("unauthorized_client", "This client is disabled."));
 
         if (client.Type == ClientType.Public)
         {

@@ -19,13 +19,18 @@ public static class LinkedDevices
     public const int MaxNameLength = 100;
     private const int MaxUserAgentLength = 512;
 
-    /// <summary>The user's signed-in devices, most recently used first: valid ad-hoc authorizations that led to tokens.</summary>
+    /// <summary>Every signed-in device: valid ad-hoc authorizations that led to tokens.</summary>
+    public static IQueryable<Authorization> Active(AuthServerDbContext db) =>
+        db.Authorizations.AsNoTracking()
+            .Where(a => a.Type == AuthorizationTypes.AdHoc && a.Status == Statuses.Valid)
+            // A code that was never redeemed did not sign a device in.
+            .Where(a => a.Tokens.Any(t => t.Type == TokenTypeIdentifiers.RefreshToken || t.Type == TokenTypeIdentifiers.AccessToken));
+
+    /// <summary>The user's signed-in devices, most recently used first.</summary>
     public static async Task<List<LinkedDevice>> ActiveOfAsync(AuthServerDbContext db, string userId, CancellationToken cancellationToken)
     {
-        var rows = await db.Authorizations.AsNoTracking()
-            .Where(a => a.Subject == userId && a.Type == AuthorizationTypes.AdHoc && a.Status == Statuses.Valid)
-            // A code that was never redeemed did not sign a device in.
-            .Where(a => a.Tokens.Any(t => t.Type == TokenTypeIdentifiers.RefreshToken || t.Type == TokenTypeIdentifiers.AccessToken))
+        var rows = await Active(db)
+            .Where(a => a.Subject == userId)
             .Select(a => new { a.Id, a.DeviceName, ClientId = a.Application!.ClientId, a.CreationDate, a.LastUsedAt, a.LastIp })
             .ToListAsync(cancellationToken);
         return rows

@@ -93,8 +93,7 @@ public sealed class SigningKeyStore(
             {
                 var now = clock.GetUtcNow();
                 var (current, next) = await ReadAsync(db, algorithm, cancellationToken);
-                var promote = current is not null && next is not null && (force
-                    || (now - current.ActivatedAt >= settings.RotationPeriod && now - next.CreatedAt >= settings.PublishAhead));
+                var promote = current is not null && next is not null && (force || now >= NextRotation(current, next, settings));
                 if (current is not null && next is not null && !promote) continue;
 
                 // Keys are generated (and their private parts encrypted) before the transaction: Data Protection may
@@ -133,6 +132,32 @@ public sealed class SigningKeyStore(
             }
         }
         await ReloadAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// When the schedule promotes <paramref name="next"/>: once <paramref name="current"/> has signed for the rotation
+    /// period and <paramref name="next"/> has been published for long enough. A node does it at its first check after.
+    /// </summary>
+    public static DateTimeOffset NextRotation(SigningKey current, SigningKey next, KeyRotationOptions settings)
+    {
+        if (current.ActivatedAt is not { } activated) return DateTimeOffset.MaxValue;
+        var signedLongEnough = activated + settings.RotationPeriod;
+        var publishedLongEnough = next.CreatedAt + settings.PublishAhead;
+        return signedLongEnough > publishedLongEnough ? signedLongEnough : publishedLongEnough;
+    }
+
+    /// <summary>The current and the next key of each algorithm, as the database holds them now.</summary>
+    public async Task<IReadOnlyList<(string Algorithm, SigningKey? Current, SigningKey? Next)>> ScheduleAsync(CancellationToken cancellationToken = default)
+    {
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
+        var schedule = new List<(string, SigningKey?, SigningKey?)>();
+        foreach (var algorithm in Algorithms)
+        {
+            var (current, next) = await ReadAsync(db, algorithm, cancellationToken);
+            schedule.Add((algorithm, current, next));
+        }
+        return schedule;
     }
 
     private static async Task<(SigningKey? Current, SigningKey? Next)> ReadAsync(AuthServerDbContext db, string algorithm, CancellationToken cancellationToken)

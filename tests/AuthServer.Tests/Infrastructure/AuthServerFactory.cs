@@ -11,13 +11,17 @@ using Microsoft.Extensions.Time.Testing;
 namespace AuthServer.Tests.Infrastructure;
 
 /// <summary>
-/// The real server in memory, in the Development environment (so the demo user and <c>demo-tv</c> exist), on its own
-/// SQLite file, with a clock the test controls. Extra settings override the operator's configuration.
+/// The real server in memory, in the Development environment (so the demo user, the administrator and <c>demo-tv</c>
+/// exist), on its own SQLite file, with a clock the test controls. Extra settings override the operator's configuration.
 /// </summary>
 public class AuthServerFactory : WebApplicationFactory<Program>
 {
     public const string DemoEmail = "demo@example.com";
     public const string DemoPassword = "Demo-Password-1";
+
+    /// <summary>The administrator appsettings.Development.json configures (<c>Admin:Email</c>, <c>Admin:Password</c>).</summary>
+    public const string AdminEmail = "admin@example.com";
+    public const string AdminPassword = "Admin-Password-1";
 
     /// <summary>A confidential test client, registered for every factory. Its plain secret is <see cref="SecretClientSecret"/>.</summary>
     public const string SecretClientId = "test-confidential";

@@ -41,6 +41,18 @@ public static class Protocol
     public static Task<Answer> PollAsync(this HttpClient http, string deviceCode, string clientId = "demo-tv") =>
         http.PostFormAsync("/connect/token", ("grant_type", DeviceGrant), ("device_code", deviceCode), ("client_id", clientId));
 
+    /// <summary>RFC 6749 §4.4 with <c>client_secret_basic</c> (§2.3.1: both parts form-encoded before base64).</summary>
+    public static async Task<Answer> ClientCredentialsAsync(this HttpClient http, string clientId, string secret, string scope = "api")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["grant_type"] = "client_credentials", ["scope"] = scope }),
+        };
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic",
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{Uri.EscapeDataString(clientId)}:{Uri.EscapeDataString(secret)}")));
+        return await ReadAsync(await http.SendAsync(request));
+    }
+
     public static Task<Answer> RefreshAsync(this HttpClient http, string refreshToken, string clientId = "demo-tv", string? scope = null)
     {
         var form = new List<(string, string)> { ("grant_type", "refresh_token"), ("refresh_token", refreshToken), ("client_id", clientId) };

@@ -59,7 +59,7 @@ public sealed class DevicePageTests(AuthServerFactory factory) : IClassFixture<A
 
         foreach (var response in new[] { consent, login })
         {
-            response.Headers.GetValues("Content-Security-Policy").ShouldContain("frame-ancestors 'none'");
+            response.Headers.GetValues("Content-Security-Policy").ShouldHaveSingleItem().ShouldContain("frame-ancestors 'none'");
             response.Headers.GetValues("X-Frame-Options").ShouldContain("DENY");
         }
     }

@@ -57,8 +57,16 @@ internal sealed class AuditEventConfiguration : IEntityTypeConfiguration<AuditEv
         audit.Property(a => a.Type).HasMaxLength(100);
         audit.Property(a => a.UserId).HasMaxLength(450);
         audit.Property(a => a.ClientId).HasMaxLength(100);
-        audit.Property(a => a.Detail).HasMaxLength(2000);
+        audit.Property(a => a.ActorId).HasMaxLength(450);
+        audit.Property(a => a.ActorName).HasMaxLength(256);
+        audit.Property(a => a.Ip).HasMaxLength(64);
+        audit.Property(a => a.Detail).HasMaxLength(Audit.MaxDetailLength);
         audit.HasIndex(a => a.At);
+        // The audit page filters by these, and the dashboard counts today's events of a type.
+        audit.HasIndex(a => new { a.Type, a.At });
+        audit.HasIndex(a => a.UserId);
+        audit.HasIndex(a => a.ClientId);
+        audit.HasIndex(a => a.ActorId);
     }
 }
 

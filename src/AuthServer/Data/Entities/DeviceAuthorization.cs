@@ -49,6 +49,12 @@ public sealed class DeviceAuthorization
     public int? MatchNumber { get; set; }
 
     /// <summary>
+    /// The request was denied because an approval came without the screen's number (RFC 8628 §5.4), rather than by a
+    /// deny: the audit log tells the two apart.
+    /// </summary>
+    public bool WrongNumber { get; set; }
+
+    /// <summary>
     /// SHA-256 of the one-time confirm ticket the phone API handed to the scanning phone; approve and deny must present
     /// it. A new scan by the same account replaces it; using it clears it.
     /// </summary>

@@ -29,6 +29,9 @@ public sealed class IndexModel(
     public string? ReturnUrl { get; set; }
 
     public string? ClientName { get; private set; }
+
+    /// <summary>The logo the client registered (https), shown beside its name.</summary>
+    public string? ClientLogo { get; private set; }
     public IReadOnlyList<string> ScopeDescriptions { get; private set; } = [];
     public string? Problem { get; private set; }
 
@@ -38,6 +41,7 @@ public sealed class IndexModel(
     {
         if (Load() is not var (client, requested)) return Page();
         ClientName = client.DisplayName;
+        ClientLogo = client.LogoUri;
         ScopeDescriptions = requested.Select(scopes.Describe).ToList();
         return Page();
     }

@@ -65,7 +65,7 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     /// </summary>
     private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
     {
-        if (guesses.TryAcquire(HttpContext, UserId) is { } retryAfter)
+        if (await guesses.TryAcquireAsync(HttpContext, UserId) is { } retryAfter)
         {
             GuessLimiter.SetRetryAfter(Response, retryAfter);
             State = DevicePageState.TooManyAttempts;

@@ -1,18 +1,24 @@
 using System.ComponentModel.DataAnnotations;
+using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
 
 namespace AuthServer.Areas.Identity.Pages.Account;
 
 /// <summary>
 /// Replaces the Identity UI sign-in page, whose default does not count failed attempts: here every wrong password
-/// counts towards lockout, so passwords cannot be guessed online.
+/// counts towards lockout, so passwords cannot be guessed online. Every attempt is audited, in the same save as the
+/// failure count or lockout it changes.
 /// </summary>
 [AllowAnonymous]
-public sealed class LoginModel(SignInManager<ApplicationUser> signIn, ILogger<LoginModel> logger) : PageModel
+public sealed class LoginModel(
+    SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, IUserStore<ApplicationUser> userStore,
+    AuthServerDbContext db, TimeProvider clock, ILogger<LoginModel> logger) : PageModel
 {
     public sealed class InputModel
     {
@@ -33,6 +39,8 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, ILogger<Lo
 
     public string? Problem { get; private set; }
 
+    private const string WrongCredentials = "The email or password is not correct.";
+
     public void OnGet()
     {
     }
@@ -41,10 +49,37 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, ILogger<Lo
     {
         if (!ModelState.IsValid) return Page();
 
-        var result = await signIn.PasswordSignInAsync(Input.Email, Input.Password, Input.RememberMe, lockoutOnFailure: true);
+        var user = await users.FindByNameAsync(Input.Email);
+        if (user is null)
+        {
+            await Audit.WriteAsync(db, Audit.SignInFailed, clock.GetUtcNow(), null, null, $"No account is named {Input.Email}.", HttpContext.RequestAborted);
+            // Don't reveal whether the account exists.
+            Problem = WrongCredentials;
+            return Page();
+        }
+
+        var lockedBefore = await users.IsLockedOutAsync(user);
+        var result = await SignInHoldingWritesAsync(user);
+        var now = clock.GetUtcNow();
+        if (result.Succeeded)
+            Stage(Audit.SignInSucceeded, now, user, "Signed in with the password.");
+        else if (result.IsLockedOut && lockedBefore)
+            Stage(Audit.SignInFailed, now, user, "Refused: the account is locked out.");
+        else if (result.IsLockedOut)
+        {
+            Stage(Audit.SignInFailed, now, user, "Wrong password.");
+            Stage(Audit.LockedOut, now, user, "Too many failed sign-ins: the account is locked for a while.");
+        }
+        else if (result.RequiresTwoFactor)
+            Stage(Audit.SignInFailed, now, user, "The password was right, but the account needs a second factor this page does not ask for.");
+        else if (result.IsNotAllowed)
+            Stage(Audit.SignInFailed, now, user, "The account may not sign in.");
+        else
+            Stage(Audit.SignInFailed, now, user, "Wrong password.");
+        await SaveAsync();
+
         if (result.Succeeded)
             return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
-
         if (result.IsLockedOut)
         {
             logger.LogWarning("Sign-in refused: account locked out");
@@ -52,9 +87,55 @@ public sealed class LoginModel(SignInManager<ApplicationUser> signIn, ILogger<Lo
         }
         else
         {
-            // Don't reveal whether the account exists.
-            Problem = "The email or password is not correct.";
+            Problem = WrongCredentials;
         }
         return Page();
+    }
+
+    /// <summary>
+    /// Identity's password sign-in, with the user store holding its writes (the failure count, a lockout, a password
+    /// rehash) until <see cref="SaveAsync"/>, so they commit in one save with their audit event. The password is checked
+    /// before anything is written: no write lock is held while it is hashed.
+    /// </summary>
+    private async Task<Microsoft.AspNetCore.Identity.SignInResult> SignInHoldingWritesAsync(ApplicationUser user)
+    {
+        var store = userStore as UserStore<ApplicationUser, IdentityRole, AuthServerDbContext, string, IdentityUserClaim<string>,
+                IdentityUserRole<string>, IdentityUserLogin<string>, IdentityUserToken<string>, IdentityRoleClaim<string>, IdentityUserPasskey<string>>
+            ?? throw new InvalidOperationException("The user store is not the Entity Framework store this page expects.");
+        store.AutoSaveChanges = false;
+        try
+        {
+            return await signIn.PasswordSignInAsync(user, Input.Password, Input.RememberMe, lockoutOnFailure: true);
+        }
+        finally
+        {
+            store.AutoSaveChanges = true;
+        }
+    }
+
+    private readonly List<AuditEvent> _staged = [];
+
+    /// <summary>The person acting is the account being signed in to, whoever is at the keyboard.</summary>
+    private void Stage(string type, DateTimeOffset at, ApplicationUser user, string detail)
+    {
+        var audit = Audit.Add(db, type, at, user.Id, null, detail);
+        audit.ActorName = user.UserName;
+        _staged.Add(audit);
+    }
+
+    private async Task SaveAsync()
+    {
+        try
+        {
+            await db.SaveChangesAsync(HttpContext.RequestAborted);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Another attempt on the same account saved first; its count stands. The events of this attempt still
+            // belong in the log.
+            db.ChangeTracker.Clear();
+            db.AuditEvents.AddRange(_staged);
+            await db.SaveChangesAsync(HttpContext.RequestAborted);
+        }
     }
 }

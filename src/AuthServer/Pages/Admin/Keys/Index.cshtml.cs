@@ -1,0 +1,59 @@
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.Tokens;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Pages.Admin.Keys;
+
+/// <summary>
+/// The signing keys: each one's state and dates, the next scheduled rotation of each algorithm, and "rotate now" for
+/// when a key may have leaked (the next key, already published, signs at once; the old one stays published until
+/// the tokens it signed have expired).
+/// </summary>
+public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOptions<KeyRotationOptions> options, TimeProvider clock) : PageModel
+{
+    public sealed record Schedule(string Algorithm, SigningKey? Current, SigningKey? Next, DateTimeOffset? NextRotation);
+
+    public IReadOnlyList<SigningKey> Keys { get; private set; } = [];
+    public IReadOnlyList<Schedule> Schedules { get; private set; } = [];
+    public KeyRotationOptions Settings => options.Value;
+    public DateTimeOffset Now { get; private set; }
+    public string? Result { get; private set; }
+
+    public async Task OnGetAsync()
+    {
+        Now = clock.GetUtcNow();
+        Keys = await db.SigningKeys.AsNoTracking()
+            .OrderBy(k => k.Algorithm).ThenBy(k => k.Status).ThenByDescending(k => k.CreatedAt)
+            .ToListAsync(HttpContext.RequestAborted);
+        Schedules = [.. (await keys.ScheduleAsync(HttpContext.RequestAborted)).Select(s => new Schedule(s.Algorithm, s.Current, s.Next,
+            s is { Current: { } current, Next: { } next } ? SigningKeyStore.NextRotation(current, next, Settings) : null))];
+    }
+
+    /// <summary>A schedule setting in words: "30 days", "1 hour", "5 minutes".</summary>
+    public static string Duration(TimeSpan value)
+    {
+        static string Count(double n, string unit) => $"{n:0.##} {unit}{(n == 1 ? "" : "s")}";
+        return value.TotalDays >= 1 ? Count(value.TotalDays, "day")
+            : value.TotalHours >= 1 ? Count(value.TotalHours, "hour")
+            : value.TotalMinutes >= 1 ? Count(value.TotalMinutes, "minute")
+            : Count(value.TotalSeconds, "second");
+    }
+
+    /// <summary>When a retired key leaves the JWKS.</summary>
+    public DateTimeOffset? PublishedUntil(SigningKey key) => key.RetiredAt + Settings.KeepRetired;
+
+    public async Task<IActionResult> OnPostRotateAsync()
+    {
+        var before = (await keys.ScheduleAsync(HttpContext.RequestAborted)).ToDictionary(s => s.Algorithm, s => s.Next?.Id);
+        // Each algorithm's rotation and its audit event (with this admin as its actor) commit together.
+        await keys.RotateNowAsync(HttpContext.RequestAborted);
+        Result = "Rotated: " + string.Join("; ", before.Select(b => $"{b.Key} now signs with {b.Value}")) +
+            ". The previous keys stay published until their tokens have expired.";
+        await OnGetAsync();
+        return Page();
+    }
+}
