@@ -21,8 +21,10 @@ var only = Argument("--only")?.Split(',').ToHashSet();
 bool Runs(string phase) => only is null || only.Contains(phase);
 // --seconds N is the measured time of each server in the flows and refresh phases (default 10 s), taken in turns.
 var phaseSeconds = int.TryParse(Argument("--seconds"), out var seconds) ? seconds : 10;
-// --warmup N runs the flows and refresh load unrecorded first (default 10 s), so JIT tiering is not what is measured.
-var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"), out var warm) ? warm : 10);
+// --warmup N runs the flows and refresh load unrecorded first (default 30 s), so JIT tiering is not what is measured:
+// OpenIddict's handlers are thousands of methods, and on two loaded cores the tiered JIT took 20-40 s to recompile the
+// hot ones (docs/benchmarks.md).
+var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"), out var warm) ? warm : 30);
 
 var pollWithWrk = Runs("poll") && Wrk.Available();
 if (Runs("poll") && !pollWithWrk) Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
@@ -63,6 +65,9 @@ for (var run = 1; run <= runs; run++)
             Console.Error.WriteLine($"run {run}: {phase} took {began.Elapsed.TotalSeconds:F0} s");
         }
         Console.Error.WriteLine($"run {run}: servers up and the phone signed in after {clock.Elapsed.TotalSeconds:F0} s");
+        // Idle: started, migrated, keys loaded, the phone signed in, and nothing else asked of it yet.
+        await Task.Delay(TimeSpan.FromSeconds(smoke ? 0 : 2));
+        results.Add(new Measure("idle server RSS, AuthServer", server.RssBytes() / 1048576.0, "MB", "after start-up and the phone's sign-in, before any load"));
         if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
         if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
         if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));

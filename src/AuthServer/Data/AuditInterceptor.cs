@@ -76,27 +76,8 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
         {
             var audit = entry.Entity switch
             {
-                Token token when entry.State == EntityState.Added && token.Type == TokenTypeIdentifiers.AccessToken => new AuditEvent
-                {
-                    Type = Audit.TokenIssued, At = now, UserId = token.Subject, ClientId = token.Application?.ClientId,
-                    Detail = $"Access token ({GrantOf(request)}) for linked device {token.Authorization?.Id ?? "none"}.",
-                },
-                Token token when BecameRevoked(entry) && token.Type is TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.RefreshToken => new AuditEvent
-                {
-                    Type = Audit.TokenRevoked, At = now, UserId = token.Subject, ClientId = token.Application?.ClientId,
-                    Detail = $"{(token.Type == TokenTypeIdentifiers.RefreshToken ? "Refresh" : "Access")} token {token.Id} of linked device {token.Authorization?.Id ?? "none"} revoked.",
-                },
-                Authorization authorization when BecameRevoked(entry) => authorization.Type == AuthorizationTypes.Permanent
-                    ? new AuditEvent
-                    {
-                        Type = Audit.ConsentRevoked, At = now, UserId = authorization.Subject, ClientId = authorization.Application?.ClientId,
-                        Detail = $"Consent {authorization.Id} revoked.",
-                    }
-                    : new AuditEvent
-                    {
-                        Type = Audit.LinkedDeviceEnded, At = now, UserId = authorization.Subject, ClientId = authorization.Application?.ClientId,
-                        Detail = $"{authorization.DeviceName ?? "A device"} ({authorization.Id}) is logged out; its tokens stop working.",
-                    },
+                Token token => TokenEvent(token, entry.State == EntityState.Added, BecameRevoked(entry), token.Application?.ClientId, request, now),
+                Authorization authorization => BecameRevoked(entry) ? RevocationEvent(authorization, authorization.Application?.ClientId, now) : null,
                 _ => null,
             };
             if (audit is not null) (raised ??= []).Add(audit);
@@ -110,6 +91,37 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
         }
         db.AuditEvents.AddRange(raised);
     }
+
+    /// <summary>
+    /// The event a token's write raises: an access token issued, or an access or refresh token revoked. Also used by
+    /// <see cref="Stores.TokenStore"/>, which writes tokens without the change tracker.
+    /// </summary>
+    internal static AuditEvent? TokenEvent(Token token, bool added, bool revoked, string? clientId, HttpContext? request, DateTimeOffset now) =>
+        added && token.Type == TokenTypeIdentifiers.AccessToken ? new AuditEvent
+        {
+            Type = Audit.TokenIssued, At = now, UserId = token.Subject, ClientId = clientId,
+            Detail = $"Access token ({GrantOf(request)}) for linked device {token.Authorization?.Id ?? token.AuthorizationId ?? "none"}.",
+        }
+        : revoked && token.Type is TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.RefreshToken ? new AuditEvent
+        {
+            Type = Audit.TokenRevoked, At = now, UserId = token.Subject, ClientId = clientId,
+            Detail = $"{(token.Type == TokenTypeIdentifiers.RefreshToken ? "Refresh" : "Access")} token {token.Id} of linked device {token.Authorization?.Id ?? token.AuthorizationId ?? "none"} revoked.",
+        }
+        : null;
+
+    /// <summary>The event an authorization's revocation raises: a consent withdrawn, or a linked device logged out.</summary>
+    internal static AuditEvent RevocationEvent(Authorization authorization, string? clientId, DateTimeOffset now) =>
+        authorization.Type == AuthorizationTypes.Permanent
+            ? new AuditEvent
+            {
+                Type = Audit.ConsentRevoked, At = now, UserId = authorization.Subject, ClientId = clientId,
+                Detail = $"Consent {authorization.Id} revoked.",
+            }
+            : new AuditEvent
+            {
+                Type = Audit.LinkedDeviceEnded, At = now, UserId = authorization.Subject, ClientId = clientId,
+                Detail = $"{authorization.DeviceName ?? "A device"} ({authorization.Id}) is logged out; its tokens stop working.",
+            };
 
     /// <summary>Who and from where, from the request that caused the event, unless its writer already said.</summary>
     private static void Stamp(AuditEvent audit, HttpContext? request)

@@ -9,9 +9,6 @@ namespace AuthServer.Data;
 /// With write-ahead logging, <c>synchronous=NORMAL</c> syncs at checkpoints instead of at every commit: the database
 /// stays consistent after a crash or power loss, and only the last moments of commits may be lost on power loss.
 /// For login requests that live minutes that trade is right; a sync per commit capped whole flows at the disk's speed.
-/// <c>mmap_size</c> reads the database file through memory instead of a read call per page: every connection's page
-/// cache is dropped whenever another connection commits, which under load is all the time, and those re-reads were
-/// the largest share of the kernel's time per login.
 /// </summary>
 /// <remarks>
 /// The setting belongs to the native connection, which the driver pools and hands out again on every open; it is
@@ -20,7 +17,7 @@ namespace AuthServer.Data;
 public sealed class SqlitePragmas : DbConnectionInterceptor
 {
     /// <summary>What every connection to the file runs once (the lanes too).</summary>
-    public const string Statements = "PRAGMA synchronous=NORMAL; PRAGMA mmap_size=268435456;";
+    public const string Statements = "PRAGMA synchronous=NORMAL;";
 
     private readonly ConditionalWeakTable<object, object> _applied = new();
 

@@ -11,16 +11,18 @@ namespace AuthServer.Data.Stores;
 /// OpenIddict's EF Core authorization store with the same single-statement hot paths as <see cref="TokenStore"/>:
 /// a linked device is created at every approval and read on every request that carries one of its tokens
 /// (authorization entry validation), so both are one statement, and its client is its own foreign-key column. As
-/// there, an authorization read in a request is remembered for the rest of it.
+/// there, an authorization read in a request is remembered for the rest of it, and a revocation commits with its audit
+/// event (<see cref="AuditInterceptor.RevocationEvent"/>).
 /// </summary>
 public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
-    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db)
+    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db, Clients.ClientStore clients, TimeProvider clock)
     : OpenIddictEntityFrameworkCoreAuthorizationStore<Authorization, Application, Token, string>(cache, context, options)
 {
     private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Authorization?>> ById =
         EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Authorizations.AsNoTracking().FirstOrDefault(a => a.Id == id));
 
     private readonly Dictionary<string, Authorization> _read = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string?> _storedStatus = new(StringComparer.Ordinal);
 
     public override async ValueTask CreateAsync(Authorization authorization, CancellationToken cancellationToken)
     {
@@ -33,7 +35,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         authorization.Id ??= Guid.NewGuid().ToString();
         await db.KeepOpenAsync(cancellationToken);
         await RowStatements.For<Authorization>(db).InsertAsync(db, authorization, cancellationToken);
-        _read[authorization.Id] = authorization;
+        Remember(authorization);
     }
 
     public override async ValueTask UpdateAsync(Authorization authorization, CancellationToken cancellationToken)
@@ -47,9 +49,18 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         var expected = authorization.ConcurrencyToken ?? "";
         var next = Guid.NewGuid().ToString();
         await db.KeepOpenAsync(cancellationToken);
-        if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, expected, next, cancellationToken))
+        var audit = authorization.Status == OpenIddictConstants.Statuses.Revoked
+            && _storedStatus.TryGetValue(authorization.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked
+                ? AuditInterceptor.RevocationEvent(authorization, authorization.ApplicationId is { } app ? clients.FindApplicationById(app)?.ClientId : null, clock.GetUtcNow())
+                : null;
+        if (!await TokenStore.WithAuditAsync(db, audit, () => RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, expected, next, cancellationToken), cancellationToken))
+        {
+            // The entity now holds changes the row does not: a later read in this request asks the database again.
+            if (authorization.Id is not null) { _read.Remove(authorization.Id); _storedStatus.Remove(authorization.Id); }
             throw new OpenIddictExceptions.ConcurrencyException("The authorization was changed or removed by another request since it was read.");
+        }
         authorization.ConcurrencyToken = next;
+        Remember(authorization);
     }
 
     public override async ValueTask<Authorization?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
@@ -58,7 +69,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         if (_read.TryGetValue(identifier, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
         var found = await ById(db, identifier, cancellationToken);
-        if (found is not null) _read[identifier] = found;
+        if (found is not null) Remember(found);
         return found;
     }
 
@@ -73,7 +84,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
 
     public override async ValueTask DeleteAsync(Authorization authorization, CancellationToken cancellationToken)
     {
-        if (authorization.Id is not null) _read.Remove(authorization.Id);
+        if (authorization.Id is not null) { _read.Remove(authorization.Id); _storedStatus.Remove(authorization.Id); }
         await base.DeleteAsync(authorization, cancellationToken);
     }
 
@@ -81,19 +92,28 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
         _read.Clear();
+        _storedStatus.Clear();
         return await base.RevokeAsync(subject, client, status, type, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         _read.Clear();
+        _storedStatus.Clear();
         return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
         _read.Clear();
+        _storedStatus.Clear();
         return await base.RevokeBySubjectAsync(subject, cancellationToken);
+    }
+
+    private void Remember(Authorization authorization)
+    {
+        _read[authorization.Id!] = authorization;
+        _storedStatus[authorization.Id!] = authorization.Status;
     }
 
     private bool IsTracked(Authorization authorization) => db.Entry(authorization).State != EntityState.Detached;

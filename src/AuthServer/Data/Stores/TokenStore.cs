@@ -21,11 +21,14 @@ namespace AuthServer.Data.Stores;
 /// A token read in a request is remembered for the rest of that request (the store is scoped): OpenIddict reads the
 /// same token in several handlers, and the remembered entity is the one this request updates, so it never goes stale
 /// through the request's own writes; another request's write still fails this one's concurrency check.
+/// A write that the audit log records (an access token issued, a token revoked: <see cref="AuditInterceptor.TokenEvent"/>)
+/// commits in one transaction with its event, as OpenIddict's SaveChanges did with the interceptor.
 /// An entity the change tracker already holds (loaded by one of the store's other queries) still goes through
 /// OpenIddict's own code, so the two ways never write one row at odds.
 /// </summary>
 public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
-    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db)
+    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db,
+    Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock)
     : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
 {
     private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Token?>> ById =
@@ -36,6 +39,8 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
 
     private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Token> _readByReference = new(StringComparer.Ordinal);
+    // The status each remembered token has in its row, to tell a revocation from a write of a revoked token.
+    private readonly Dictionary<string, string?> _storedStatus = new(StringComparer.Ordinal);
 
     public override async ValueTask CreateAsync(Token token, CancellationToken cancellationToken)
     {
@@ -47,7 +52,12 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         }
         token.Id ??= Guid.NewGuid().ToString();
         await db.KeepOpenAsync(cancellationToken);
-        await RowStatements.For<Token>(db).InsertAsync(db, token, cancellationToken);
+        var audit = AuditInterceptor.TokenEvent(token, added: true, revoked: false, ClientIdOf(token), http.HttpContext, clock.GetUtcNow());
+        await WithAuditAsync(db, audit, async () =>
+        {
+            await RowStatements.For<Token>(db).InsertAsync(db, token, cancellationToken);
+            return true;
+        }, cancellationToken);
         Remember(token);
     }
 
@@ -62,8 +72,15 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         var expected = token.ConcurrencyToken ?? "";
         var next = Guid.NewGuid().ToString();
         await db.KeepOpenAsync(cancellationToken);
-        if (!await RowStatements.For<Token>(db).UpdateAsync(db, token, expected, next, cancellationToken))
+        var revoked = token.Status == OpenIddictConstants.Statuses.Revoked
+            && _storedStatus.TryGetValue(token.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked;
+        var audit = AuditInterceptor.TokenEvent(token, added: false, revoked, ClientIdOf(token), http.HttpContext, clock.GetUtcNow());
+        if (!await WithAuditAsync(db, audit, () => RowStatements.For<Token>(db).UpdateAsync(db, token, expected, next, cancellationToken), cancellationToken))
+        {
+            // The entity now holds changes the row does not: a later read in this request asks the database again.
+            Forget(token);
             throw new OpenIddictExceptions.ConcurrencyException("The token was changed or removed by another request since it was read.");
+        }
         token.ConcurrencyToken = next;
         Remember(token);
     }
@@ -105,8 +122,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
 
     public override async ValueTask DeleteAsync(Token token, CancellationToken cancellationToken)
     {
-        if (token.Id is not null) _read.Remove(token.Id);
-        if (token.ReferenceId is not null) _readByReference.Remove(token.ReferenceId);
+        Forget(token);
         await base.DeleteAsync(token, cancellationToken);
     }
 
@@ -135,17 +151,53 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         return await base.RevokeAsync(subject, client, status, type, cancellationToken);
     }
 
+    private string? ClientIdOf(Token token) =>
+        token.Application?.ClientId ?? (token.ApplicationId is { } id ? clients.FindApplicationById(id)?.ClientId : null);
+
+    /// <summary>
+    /// Runs one statement, and with an audit event, the statement and the event in one transaction (or in the caller's,
+    /// when there is one). False when the statement changed nothing; the event is then not written.
+    /// </summary>
+    internal static async Task<bool> WithAuditAsync(AuthServerDbContext db, AuditEvent? audit, Func<Task<bool>> statement, CancellationToken cancellationToken)
+    {
+        if (audit is null) return await statement();
+        var own = db.Database.CurrentTransaction is null ? await db.BeginWriteAsync(cancellationToken) : null;
+        await using (own)
+        {
+            if (!await statement()) return false;
+            db.AuditEvents.Add(audit);
+            await db.SaveChangesAsync(cancellationToken);
+            if (own is not null) await own.CommitAsync(cancellationToken);
+            return true;
+        }
+    }
+
     private Token? Remember(Token? token)
     {
-        if (token?.Id is { } id) _read[id] = token;
+        if (token?.Id is { } id)
+        {
+            _read[id] = token;
+            _storedStatus[id] = token.Status;
+        }
         if (token?.ReferenceId is { } reference) _readByReference[reference] = token;
         return token;
+    }
+
+    private void Forget(Token token)
+    {
+        if (token.Id is not null)
+        {
+            _read.Remove(token.Id);
+            _storedStatus.Remove(token.Id);
+        }
+        if (token.ReferenceId is not null) _readByReference.Remove(token.ReferenceId);
     }
 
     private void Forget()
     {
         _read.Clear();
         _readByReference.Clear();
+        _storedStatus.Clear();
     }
 
     private bool IsTracked(Token token) => db.Entry(token).State != EntityState.Detached;
