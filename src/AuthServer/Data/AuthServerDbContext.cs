@@ -2,6 +2,7 @@ using AuthServer.Data.Entities;
 using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace AuthServer.Data;
@@ -30,6 +31,51 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     public async ValueTask KeepOpenAsync(CancellationToken cancellationToken)
     {
         if (Database.GetDbConnection().State != System.Data.ConnectionState.Open) await Database.OpenConnectionAsync(cancellationToken);
+    }
+
+    private List<Func<CancellationToken, Task>>? _afterCommit;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> once the current transaction has committed (<see cref="AfterCommit"/>), or now when
+    /// there is none: what reads the database from elsewhere (a cache's reload) must see the change.
+    /// </summary>
+    public async Task AfterCommitAsync(Func<CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        if (Database.CurrentTransaction is null) await work(cancellationToken);
+        else (_afterCommit ??= []).Add(work);
+    }
+
+    /// <summary>Runs what waited for the commit, or drops it when the transaction rolled back.</summary>
+    public sealed class AfterCommit : DbTransactionInterceptor
+    {
+        public override async Task TransactionCommittedAsync(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            if (eventData.Context is not AuthServerDbContext { _afterCommit: { } waiting } db) return;
+            db._afterCommit = null;
+            foreach (var work in waiting) await work(cancellationToken);
+        }
+
+        public override void TransactionCommitted(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData)
+        {
+            if (eventData.Context is AuthServerDbContext { _afterCommit: { } waiting } db)
+            {
+                db._afterCommit = null;
+                foreach (var work in waiting) work(CancellationToken.None).GetAwaiter().GetResult();
+            }
+        }
+
+        public override void TransactionRolledBack(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData) => Drop(eventData);
+
+        public override Task TransactionRolledBackAsync(System.Data.Common.DbTransaction transaction, TransactionEndEventData eventData, CancellationToken cancellationToken = default)
+        {
+            Drop(eventData);
+            return Task.CompletedTask;
+        }
+
+        private static void Drop(TransactionEndEventData eventData)
+        {
+            if (eventData.Context is AuthServerDbContext db) db._afterCommit = null;
+        }
     }
 
     protected override void OnModelCreating(ModelBuilder builder)

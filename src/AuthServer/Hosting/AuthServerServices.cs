@@ -102,7 +102,8 @@ public static class AuthServerServices
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddSingleton<AuditInterceptor>();
         builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
-            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>(), provider.GetRequiredService<AuditInterceptor>()));
+            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>(), provider.GetRequiredService<AuditInterceptor>(),
+                new AuthServerDbContext.AfterCommit()));
 
         // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
         builder.Services.AddDataProtection().SetApplicationName("AuthServer").PersistKeysToDbContext<AuthServerDbContext>();
