@@ -33,8 +33,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
             return;
         }
         authorization.Id ??= Guid.NewGuid().ToString();
-        await db.KeepOpenAsync(cancellationToken);
-        await RowStatements.For<Authorization>(db).InsertAsync(db, authorization, cancellationToken);
+        await RowStatements.For<Authorization>(db).InsertAsync(db, authorization, audit: null, cancellationToken);
         Remember(authorization);
     }
 
@@ -46,20 +45,16 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
             await base.UpdateAsync(authorization, cancellationToken);
             return;
         }
-        var expected = authorization.ConcurrencyToken ?? "";
-        var next = Guid.NewGuid().ToString();
-        await db.KeepOpenAsync(cancellationToken);
         var audit = authorization.Status == OpenIddictConstants.Statuses.Revoked
             && _storedStatus.TryGetValue(authorization.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked
                 ? AuditInterceptor.RevocationEvent(authorization, authorization.ApplicationId is { } app ? clients.FindApplicationById(app)?.ClientId : null, clock.GetUtcNow())
                 : null;
-        if (!await TokenStore.WithAuditAsync(db, audit, () => RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, expected, next, cancellationToken), cancellationToken))
+        if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, audit, cancellationToken))
         {
             // The entity now holds changes the row does not: a later read in this request asks the database again.
             if (authorization.Id is not null) { _read.Remove(authorization.Id); _storedStatus.Remove(authorization.Id); }
             throw new OpenIddictExceptions.ConcurrencyException("The authorization was changed or removed by another request since it was read.");
         }
-        authorization.ConcurrencyToken = next;
         Remember(authorization);
     }
 

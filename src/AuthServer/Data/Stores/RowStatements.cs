@@ -54,26 +54,60 @@ internal sealed class RowStatements
         }
     }
 
-    public async Task InsertAsync(DbContext db, object entity, CancellationToken cancellationToken)
+    /// <summary>Inserts the row; with <paramref name="audit"/>, the row and its event commit together.</summary>
+    public Task InsertAsync(AuthServerDbContext db, object entity, Entities.AuditEvent? audit, CancellationToken cancellationToken) =>
+        WithAuditAsync(db, audit, async () =>
+        {
+            using var scratch = db.Database.GetDbConnection().CreateCommand();
+            var values = new DbParameter[_columns.Length + 2];
+            values[0] = Parameter(scratch, 0, _key, _key.GetGetter().GetClrValue(entity));
+            values[1] = Parameter(scratch, 1, _concurrency, _concurrency.GetGetter().GetClrValue(entity));
+            for (var i = 0; i < _columns.Length; i++) values[i + 2] = Parameter(scratch, i + 2, _columns[i], _columns[i].GetGetter().GetClrValue(entity));
+            await db.Database.ExecuteSqlRawAsync(_insert, values, cancellationToken);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Writes every column and moves the entity's concurrency token; false (the entity's token unchanged, no event
+    /// written) when the row changed or went since it was read. With <paramref name="audit"/>, the row and its event
+    /// commit together.
+    /// </summary>
+    public async Task<bool> UpdateAsync(AuthServerDbContext db, object entity, Entities.AuditEvent? audit, CancellationToken cancellationToken)
     {
-        using var scratch = db.Database.GetDbConnection().CreateCommand();
-        var values = new DbParameter[_columns.Length + 2];
-        values[0] = Parameter(scratch, 0, _key, _key.GetGetter().GetClrValue(entity));
-        values[1] = Parameter(scratch, 1, _concurrency, _concurrency.GetGetter().GetClrValue(entity));
-        for (var i = 0; i < _columns.Length; i++) values[i + 2] = Parameter(scratch, i + 2, _columns[i], _columns[i].GetGetter().GetClrValue(entity));
-        await db.Database.ExecuteSqlRawAsync(_insert, values, cancellationToken);
+        var expected = _concurrency.GetGetter().GetClrValue(entity) as string ?? "";
+        var next = Guid.NewGuid().ToString();
+        var updated = await WithAuditAsync(db, audit, async () =>
+        {
+            using var scratch = db.Database.GetDbConnection().CreateCommand();
+            var values = new DbParameter[_columns.Length + 3];
+            for (var i = 0; i < _columns.Length; i++) values[i] = Parameter(scratch, i, _columns[i], _columns[i].GetGetter().GetClrValue(entity));
+            values[_columns.Length] = Parameter(scratch, _columns.Length, _concurrency, next);
+            values[_columns.Length + 1] = Parameter(scratch, _columns.Length + 1, _key, _key.GetGetter().GetClrValue(entity));
+            values[_columns.Length + 2] = Parameter(scratch, _columns.Length + 2, _concurrency, expected);
+            return await db.Database.ExecuteSqlRawAsync(_update, values, cancellationToken) == 1;
+        }, cancellationToken);
+        if (updated) _concurrency.PropertyInfo!.SetValue(entity, next);
+        return updated;
     }
 
-    /// <summary>Writes every column and moves the concurrency token; false when the row changed or went since it was read.</summary>
-    public async Task<bool> UpdateAsync(DbContext db, object entity, string expectedConcurrencyToken, string newConcurrencyToken, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one statement on the request's open connection, and with an audit event, the statement and the event in
+    /// one transaction (or in the caller's, when there is one). False when the statement changed nothing; the event is
+    /// then not written.
+    /// </summary>
+    private static async Task<bool> WithAuditAsync(AuthServerDbContext db, Entities.AuditEvent? audit, Func<Task<bool>> statement, CancellationToken cancellationToken)
     {
-        using var scratch = db.Database.GetDbConnection().CreateCommand();
-        var values = new DbParameter[_columns.Length + 3];
-        for (var i = 0; i < _columns.Length; i++) values[i] = Parameter(scratch, i, _columns[i], _columns[i].GetGetter().GetClrValue(entity));
-        values[_columns.Length] = Parameter(scratch, _columns.Length, _concurrency, newConcurrencyToken);
-        values[_columns.Length + 1] = Parameter(scratch, _columns.Length + 1, _key, _key.GetGetter().GetClrValue(entity));
-        values[_columns.Length + 2] = Parameter(scratch, _columns.Length + 2, _concurrency, expectedConcurrencyToken);
-        return await db.Database.ExecuteSqlRawAsync(_update, values, cancellationToken) == 1;
+        await db.KeepOpenAsync(cancellationToken);
+        if (audit is null) return await statement();
+        var own = db.Database.CurrentTransaction is null ? await db.BeginWriteAsync(cancellationToken) : null;
+        await using (own)
+        {
+            if (!await statement()) return false;
+            db.AuditEvents.Add(audit);
+            await db.SaveChangesAsync(cancellationToken);
+            if (own is not null) await own.CommitAsync(cancellationToken);
+            return true;
+        }
     }
 
     // The column's own type mapping makes the parameter, converters included, exactly as SaveChanges would.

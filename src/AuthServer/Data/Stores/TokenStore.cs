@@ -51,13 +51,8 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
             return;
         }
         token.Id ??= Guid.NewGuid().ToString();
-        await db.KeepOpenAsync(cancellationToken);
         var audit = AuditInterceptor.TokenEvent(token, added: true, revoked: false, ClientIdOf(token), http.HttpContext, clock.GetUtcNow());
-        await WithAuditAsync(db, audit, async () =>
-        {
-            await RowStatements.For<Token>(db).InsertAsync(db, token, cancellationToken);
-            return true;
-        }, cancellationToken);
+        await RowStatements.For<Token>(db).InsertAsync(db, token, audit, cancellationToken);
         Remember(token);
     }
 
@@ -69,19 +64,15 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
             await base.UpdateAsync(token, cancellationToken);
             return;
         }
-        var expected = token.ConcurrencyToken ?? "";
-        var next = Guid.NewGuid().ToString();
-        await db.KeepOpenAsync(cancellationToken);
         var revoked = token.Status == OpenIddictConstants.Statuses.Revoked
             && _storedStatus.TryGetValue(token.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked;
         var audit = AuditInterceptor.TokenEvent(token, added: false, revoked, ClientIdOf(token), http.HttpContext, clock.GetUtcNow());
-        if (!await WithAuditAsync(db, audit, () => RowStatements.For<Token>(db).UpdateAsync(db, token, expected, next, cancellationToken), cancellationToken))
+        if (!await RowStatements.For<Token>(db).UpdateAsync(db, token, audit, cancellationToken))
         {
             // The entity now holds changes the row does not: a later read in this request asks the database again.
             Forget(token);
             throw new OpenIddictExceptions.ConcurrencyException("The token was changed or removed by another request since it was read.");
         }
-        token.ConcurrencyToken = next;
         Remember(token);
     }
 
@@ -153,24 +144,6 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
 
     private string? ClientIdOf(Token token) =>
         token.Application?.ClientId ?? (token.ApplicationId is { } id ? clients.FindApplicationById(id)?.ClientId : null);
-
-    /// <summary>
-    /// Runs one statement, and with an audit event, the statement and the event in one transaction (or in the caller's,
-    /// when there is one). False when the statement changed nothing; the event is then not written.
-    /// </summary>
-    internal static async Task<bool> WithAuditAsync(AuthServerDbContext db, AuditEvent? audit, Func<Task<bool>> statement, CancellationToken cancellationToken)
-    {
-        if (audit is null) return await statement();
-        var own = db.Database.CurrentTransaction is null ? await db.BeginWriteAsync(cancellationToken) : null;
-        await using (own)
-        {
-            if (!await statement()) return false;
-            db.AuditEvents.Add(audit);
-            await db.SaveChangesAsync(cancellationToken);
-            if (own is not null) await own.CommitAsync(cancellationToken);
-            return true;
-        }
-    }
 
     private Token? Remember(Token? token)
     {
