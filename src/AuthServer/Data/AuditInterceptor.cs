@@ -77,7 +77,7 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
             var audit = entry.Entity switch
             {
                 Token token => TokenEvent(token, entry.State == EntityState.Added, BecameRevoked(entry), token.Application?.ClientId, request, now),
-                Authorization authorization => BecameRevoked(entry) ? RevocationEvent(authorization, authorization.Application?.ClientId, now) : null,
+                Authorization authorization => BecameRevoked(entry) ? RevocationEvent(authorization, authorization.Application?.ClientId, request, now) : null,
                 _ => null,
             };
             if (audit is not null) (raised ??= []).Add(audit);
@@ -97,7 +97,7 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
     /// <see cref="Stores.TokenStore"/>, which writes tokens without the change tracker.
     /// </summary>
     internal static AuditEvent? TokenEvent(Token token, bool added, bool revoked, string? clientId, HttpContext? request, DateTimeOffset now) =>
-        added && token.Type == TokenTypeIdentifiers.AccessToken ? new AuditEvent
+        Stamped(added && token.Type == TokenTypeIdentifiers.AccessToken ? new AuditEvent
         {
             Type = Audit.TokenIssued, At = now, UserId = token.Subject, ClientId = clientId,
             Detail = $"Access token ({GrantOf(request)}) for linked device {token.Authorization?.Id ?? token.AuthorizationId ?? "none"}.",
@@ -107,11 +107,11 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
             Type = Audit.TokenRevoked, At = now, UserId = token.Subject, ClientId = clientId,
             Detail = $"{(token.Type == TokenTypeIdentifiers.RefreshToken ? "Refresh" : "Access")} token {token.Id} of linked device {token.Authorization?.Id ?? token.AuthorizationId ?? "none"} revoked.",
         }
-        : null;
+        : null, request);
 
     /// <summary>The event an authorization's revocation raises: a consent withdrawn, or a linked device logged out.</summary>
-    internal static AuditEvent RevocationEvent(Authorization authorization, string? clientId, DateTimeOffset now) =>
-        authorization.Type == AuthorizationTypes.Permanent
+    internal static AuditEvent RevocationEvent(Authorization authorization, string? clientId, HttpContext? request, DateTimeOffset now) =>
+        Stamped(authorization.Type == AuthorizationTypes.Permanent
             ? new AuditEvent
             {
                 Type = Audit.ConsentRevoked, At = now, UserId = authorization.Subject, ClientId = clientId,
@@ -121,7 +121,14 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
             {
                 Type = Audit.LinkedDeviceEnded, At = now, UserId = authorization.Subject, ClientId = clientId,
                 Detail = $"{authorization.DeviceName ?? "A device"} ({authorization.Id}) is logged out; its tokens stop working.",
-            };
+            }, request)!;
+
+    // The stores write these events without SaveChanges, so they are stamped when they are made.
+    private static AuditEvent? Stamped(AuditEvent? audit, HttpContext? request)
+    {
+        if (audit is not null) Stamp(audit, request);
+        return audit;
+    }
 
     /// <summary>Who and from where, from the request that caused the event, unless its writer already said.</summary>
     private static void Stamp(AuditEvent audit, HttpContext? request)

@@ -55,6 +55,8 @@ public sealed class AuditLogTests(AuthServerFactory factory) : IClassFixture<Aut
         screenTokens.ClientId.ShouldBe("demo-tv");
         screenTokens.Detail.ShouldNotBeNull().ShouldContain(new JsonWebToken(tokens.Get("access_token")).GetClaim("device_id").Value);
         screenTokens.Detail.ShouldContain("device_code");
+        // Written without SaveChanges (Data/Stores), the event still says where the request came from.
+        screenTokens.Ip.ShouldBe("198.51.100.20");
         // The phone's own token came from the code flow, through the phone client.
         events[0].ClientId.ShouldBe("phone");
         events[0].Detail.ShouldNotBeNull().ShouldContain("authorization_code");

@@ -15,7 +15,8 @@ namespace AuthServer.Data.Stores;
 /// event (<see cref="AuditInterceptor.RevocationEvent"/>).
 /// </summary>
 public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
-    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db, Clients.ClientStore clients, TimeProvider clock)
+    IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db, Clients.ClientStore clients,
+    IHttpContextAccessor http, TimeProvider clock)
     : OpenIddictEntityFrameworkCoreAuthorizationStore<Authorization, Application, Token, string>(cache, context, options)
 {
     private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Authorization?>> ById =
@@ -47,7 +48,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         }
         var audit = authorization.Status == OpenIddictConstants.Statuses.Revoked
             && _storedStatus.TryGetValue(authorization.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked
-                ? AuditInterceptor.RevocationEvent(authorization, authorization.ApplicationId is { } app ? clients.FindApplicationById(app)?.ClientId : null, clock.GetUtcNow())
+                ? AuditInterceptor.RevocationEvent(authorization, authorization.ApplicationId is { } app ? clients.FindApplicationById(app)?.ClientId : null, http.HttpContext, clock.GetUtcNow())
                 : null;
         if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, audit, cancellationToken))
         {
