@@ -68,6 +68,8 @@ public static class ServerHandlers
         server.AddEventHandler(SignInHandlers.LimitRefreshTokenFamily.Descriptor);
         server.AddEventHandler(SignInHandlers.SignWithCurrentKeys.Descriptor);
         server.AddEventHandler(TokenStorageHandlers.NoRowForIdentityTokens.Descriptor);
+        server.AddEventHandler(TokenStorageHandlers.DeferEntryUntilPayload.Descriptor);
+        server.AddEventHandler(TokenStorageHandlers.WriteDeferredEntry.Descriptor);
 
         // Token validation: DPoP binding is checked by us.
         server.AddEventHandler(ProofOfPossessionHandlers.ServerLeavesBindingToUs.Descriptor);

@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using AuthServer.Data.Entities;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
@@ -6,11 +7,21 @@ using OpenIddict.Core;
 namespace AuthServer.Data.Stores;
 
 /// <summary>
-/// OpenIddict's token manager with one shortcut. Before it decrypts a token that is not a JWT, OpenIddict looks the
+/// OpenIddict's token manager with two shortcuts.
+/// <para>
+/// Before it decrypts a token that is not a JWT, OpenIddict looks the
 /// whole string up as a reference identifier, in case it is one; every refresh token and authorization code (Data
 /// Protection tokens, hundreds of characters) cost a query that could never find anything. The identifiers OpenIddict
 /// hands out are 43-character random strings (reference tokens, device codes) or user codes, so a longer string is
 /// answered "not found" without asking the database.
+/// </para>
+/// <para>
+/// Every write of a token with a reference identifier (each device code and user code, RFC 8628 §3.2) was preceded by
+/// a lookup of that identifier, to refuse a duplicate. The database refuses one already: the reference identifier's
+/// column has a unique index (OpenIddict's EF model), so a duplicate fails its write, where the lookup left a window
+/// between the check and the write anyway. Device codes' identifiers are 256 random bits; user codes, which are short,
+/// are still checked against existing ones by OpenIddict before one is chosen (RFC 8628 §6.1).
+/// </para>
 /// </summary>
 public sealed class TokenManager(IOpenIddictTokenCache<Token> cache, ILogger<OpenIddictTokenManager<Token>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options, IOpenIddictTokenStore<Token> store)
@@ -21,4 +32,14 @@ public sealed class TokenManager(IOpenIddictTokenCache<Token> cache, ILogger<Ope
 
     public override ValueTask<Token?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken = default) =>
         identifier is { Length: > MaxReferenceIdLength } ? ValueTask.FromResult<Token?>(null) : base.FindByReferenceIdAsync(identifier, cancellationToken);
+
+    /// <summary>The checks of a token's consistency that need no query; its reference identifier's uniqueness is the index's.</summary>
+    public override IAsyncEnumerable<ValidationResult> ValidateAsync(Token token, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        List<ValidationResult> problems = [];
+        if (string.IsNullOrEmpty(token.Type)) problems.Add(new ValidationResult("The token type cannot be null or empty."));
+        if (string.IsNullOrEmpty(token.Status)) problems.Add(new ValidationResult("The token status cannot be null or empty."));
+        return problems.ToAsyncEnumerable();
+    }
 }

@@ -42,15 +42,45 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     // The status each remembered token has in its row, to tell a revocation from a write of a revoked token.
     private readonly Dictionary<string, string?> _storedStatus = new(StringComparer.Ordinal);
 
+    // A created entry held back until OpenIddict attaches its payload (Handlers/TokenStorageHandlers.DeferEntryUntilPayload).
+    private bool _deferNextCreate;
+    private Token? _unwritten;
+
+    /// <summary>Whether the next entry created waits for its payload before it is inserted.</summary>
+    internal void DeferNextCreate(bool defer) => _deferNextCreate = defer;
+
+    /// <summary>Inserts the entry that waits for its payload, if there is one.</summary>
+    internal async ValueTask WriteDeferredAsync(CancellationToken cancellationToken)
+    {
+        _deferNextCreate = false;
+        if (_unwritten is not { } token) return;
+        _unwritten = null;
+        await InsertAsync(token, cancellationToken);
+    }
+
     public override async ValueTask CreateAsync(Token token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
         if (IsTracked(token) || token.Application is not null || token.Authorization is not null)
         {
+            await WriteDeferredAsync(cancellationToken);
             await base.CreateAsync(token, cancellationToken);
             return;
         }
         token.Id ??= Guid.NewGuid().ToString();
+        if (_deferNextCreate && _unwritten is null)
+        {
+            _deferNextCreate = false;
+            _unwritten = token;
+            Remember(token);
+            return;
+        }
+        await WriteDeferredAsync(cancellationToken);
+        await InsertAsync(token, cancellationToken);
+    }
+
+    private async ValueTask InsertAsync(Token token, CancellationToken cancellationToken)
+    {
         var audit = AuditInterceptor.TokenEvent(token, added: true, revoked: false, ClientIdOf(token), http.HttpContext, clock.GetUtcNow());
         await RowStatements.For<Token>(db).InsertAsync(db, token, audit, cancellationToken);
         Remember(token);
@@ -59,6 +89,13 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     public override async ValueTask UpdateAsync(Token token, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(token);
+        if (ReferenceEquals(token, _unwritten))
+        {
+            // Its payload: the whole row in one INSERT.
+            await WriteDeferredAsync(cancellationToken);
+            return;
+        }
+        await WriteDeferredAsync(cancellationToken);
         if (IsTracked(token))
         {
             await base.UpdateAsync(token, cancellationToken);
@@ -79,6 +116,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     public override async ValueTask<Token?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
+        // An entry still waiting for its payload is remembered, so no lookup needs its row written first.
         if (_read.TryGetValue(identifier, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
         return Remember(await ById(db, identifier, cancellationToken));
@@ -113,6 +151,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
 
     public override async ValueTask DeleteAsync(Token token, CancellationToken cancellationToken)
     {
+        await WriteDeferredAsync(cancellationToken);
         Forget(token);
         await base.DeleteAsync(token, cancellationToken);
     }
@@ -120,24 +159,28 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     // Bulk revocations change rows behind the remembered entities: forget them.
     public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
     {
+        await WriteDeferredAsync(cancellationToken);
         Forget();
         return await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
+        await WriteDeferredAsync(cancellationToken);
         Forget();
         return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
+        await WriteDeferredAsync(cancellationToken);
         Forget();
         return await base.RevokeBySubjectAsync(subject, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
+        await WriteDeferredAsync(cancellationToken);
         Forget();
         return await base.RevokeAsync(subject, client, status, type, cancellationToken);
     }
