@@ -42,7 +42,9 @@ public sealed class ExpiryTests : IDisposable
         await browser.SignInAsync();
         var old = await browser.GetStringAsync($"/device?user_code={first}");
         old.ShouldContain("expired", Case.Insensitive);
-        await browser.ScanAndDecideAsync(second, approve: true);
+        var consent = await browser.OpenVerificationAsync(second);
+        consent.ShouldContain("Approve", Case.Sensitive, $"the new code's page:\n{consent}\nCLI:\n{pty.Text}");
+        await browser.DecideAsync(consent, second, approve: true);
         (await pty.ExitCodeAsync()).ShouldBe(ExitCodes.Ok, pty.Text);
         pty.Text.ShouldContain("✓ Approved.");
     }

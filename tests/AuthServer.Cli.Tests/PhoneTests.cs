@@ -87,7 +87,7 @@ public sealed partial class PhoneTests(CliServer server) : IClassFixture<CliServ
         phone.Text.ShouldContain($"Signed in to {server.Issuer} as the phone of {AuthServerFactory.DemoEmail}.");
     }
 
-    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/connect/authorize\?\S+")]
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/connect/authorize\?[^\s]+(?=\r?\n)")]
     private static partial Regex AuthorizeUrl();
 
     public void Dispose()

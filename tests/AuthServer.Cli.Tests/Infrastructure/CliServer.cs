@@ -10,11 +10,11 @@ namespace AuthServer.Cli.Tests.Infrastructure;
 /// The real server (Development, its own SQLite file) on Kestrel over loopback, for the CLI, a separate process that
 /// lives in real time; so the server keeps the system clock too. The <c>cli</c> client polls every second here.
 /// </summary>
-public sealed class CliServer : IDisposable
+public class CliServer : IDisposable
 {
     public CliServer() : this([]) { }
 
-    private CliServer(Dictionary<string, string?> settings)
+    protected CliServer(Dictionary<string, string?> settings)
     {
         settings.TryAdd("Clients:cli:PollInterval", "00:00:01");
         Factory = AuthServerFactory.With(settings);
@@ -42,5 +42,9 @@ public sealed class CliServer : IDisposable
             BaseAddress = new Uri(Issuer),
         };
 
-    public void Dispose() => Factory.Dispose();
+    public void Dispose()
+    {
+        Factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
 }

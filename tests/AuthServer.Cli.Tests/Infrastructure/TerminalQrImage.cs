@@ -17,7 +17,8 @@ public static class TerminalQrImage
     /// <summary>The first block of consecutive lines made of block characters in <paramref name="text"/> (escapes stripped).</summary>
     public static IReadOnlyList<string> FirstCode(string text)
     {
-        var lines = text.Replace("\r", "\n", StringComparison.Ordinal).Split('\n');
+        // A terminal line is what follows its last carriage return; a pty ends lines with "\r\n".
+        var lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Select(l => l[(l.LastIndexOf('\r') + 1)..]);
         var code = lines.SkipWhile(l => !IsCodeLine(l)).TakeWhile(IsCodeLine).ToList();
         code.ShouldNotBeEmpty($"no QR code in the output:\n{text}");
         return code;
