@@ -65,7 +65,8 @@ public static class SessionEndpoint
         if (won == 0)
             return Problem(StatusCodes.Status409Conflict, "This sign-in has already been used.", "Scan a new QR code to sign in again.");
 
-        await signIn.SignInAsync(user, isPersistent: false);
+        // The session belongs to the page's linked device: logging that device out ends it (BrowserSession).
+        await signIn.SignInWithClaimsAsync(user, isPersistent: false, [new System.Security.Claims.Claim(TokenClaims.DeviceId, token.DeviceId)]);
         await Audit.WriteAsync(db, Audit.SignInSucceeded, now, user.Id, BrowserBinding.ClientId,
             "Signed this browser in by scanning its QR code with the phone.", context.RequestAborted);
         logger.LogInformation("Browser signed in by QR scan");

@@ -105,6 +105,49 @@ public sealed class BrowserSignInTests(AuthServerFactory factory) : IClassFixtur
         (await devices.Content.ReadAsStringAsync()).ShouldContain("Chrome on Linux");
     }
 
+    /// <summary>The page's own linked device: the <c>device_id</c> claim of its access token.</summary>
+    private static string DeviceIdOf(string accessToken) =>
+        System.Text.Json.JsonDocument.Parse(Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Decode(accessToken.Split('.')[1]))
+            .RootElement.GetProperty("device_id").GetString()!;
+
+    [Fact]
+    public async Task Logging_the_browsers_linked_device_out_from_the_phone_ends_its_session()
+    {
+        var approved = await RedeemedAsync();
+        (await ExchangeAsync(approved.Browser, approved.AccessToken, approved.Antiforgery)).Status.ShouldBe(HttpStatusCode.OK);
+        (await approved.Browser.GetAsync("/account/devices")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var phone = await PhoneApp.SignInAsync(factory);
+        (await phone.LogOutAsync(DeviceIdOf(approved.AccessToken))).Status.ShouldBe(HttpStatusCode.NoContent);
+
+        var after = await approved.Browser.GetAsync("/account/devices");
+        after.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        after.Headers.Location!.ToString().ShouldContain("/Identity/Account/Login");
+        (await approved.Browser.GetStringAsync("/")).ShouldContain("data-qr-login");
+    }
+
+    [Fact]
+    public async Task Signing_out_in_the_header_logs_the_browsers_linked_device_out()
+    {
+        var approved = await RedeemedAsync();
+        (await ExchangeAsync(approved.Browser, approved.AccessToken, approved.Antiforgery)).Status.ShouldBe(HttpStatusCode.OK);
+        var home = await approved.Browser.GetStringAsync("/");
+
+        var signedOut = await approved.Browser.PostAsync("/connect/endsession", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["confirm"] = "yes",
+            ["__RequestVerificationToken"] = Browser.AntiforgeryToken(home),
+        }));
+
+        signedOut.StatusCode.ShouldBe(HttpStatusCode.OK);
+        Browser.Result(await signedOut.Content.ReadAsStringAsync()).ShouldBe("You are signed out.");
+        (await approved.Browser.GetAsync("/account/devices")).StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        using var scope = factory.Services.CreateScope();
+        var authorizations = scope.ServiceProvider.GetRequiredService<OpenIddict.Abstractions.IOpenIddictAuthorizationManager>();
+        var device = await authorizations.FindByIdAsync(DeviceIdOf(approved.AccessToken));
+        (await authorizations.GetStatusAsync(device!)).ShouldBe(OpenIddict.Abstractions.OpenIddictConstants.Statuses.Revoked);
+    }
+
     [Fact]
     public async Task Another_browser_holding_the_device_code_gets_no_tokens_and_the_code_stays_its_browsers()
     {
