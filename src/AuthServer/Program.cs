@@ -1,6 +1,7 @@
 using AuthServer.Hosting;
 using AuthServer.Phone;
 using AuthServer.Protocol;
+using AuthServer.WebSignIn;
 
 // Configuration is read once at start-up: a watcher on the content root would wake on every SQLite commit there.
 var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
@@ -13,6 +14,7 @@ await app.InitializeAuthServerAsync();          // schema, configured clients, s
 app.UseAuthServer();                            // forwarded headers, errors, security headers, sign-in
 app.MapProtocolEndpoints();                     // /.well-known/*, /connect/*, /device/qr
 app.MapPhoneApi();                              // /api/phone/* for the signed-in phone app
+app.MapWebSignIn();                             // /account/qr-signin: a phone's approval becomes this browser's session
 app.MapSwagger();                               // /swagger/phone/swagger.json (an endpoint: no middleware on every request)
 app.MapRazorPages();                            // /, /device, /consent, /account/devices and the Identity pages
 app.MapHealthEndpoints();                       // /health/live, /health/ready

@@ -21,7 +21,7 @@ public sealed class QrSignInPageTests(BrowserFixture browser, LiveServer server)
     : QrPageTest(browser, server), IClassFixture<LiveServer>
 {
     [Fact]
-    public Task Scanning_the_qr_code_and_approving_on_the_phone_signs_the_page_in() => InBrowserAsync(async page =>
+    public Task Scanning_the_qr_code_and_approving_on_the_phone_signs_this_browser_in() => InBrowserAsync(async page =>
     {
         var started = await OpenAsync(page);
         var userCode = await UserCodeAsync(page);
@@ -42,24 +42,30 @@ public sealed class QrSignInPageTests(BrowserFixture browser, LiveServer server)
         await ExpectSamePageAsync(page);
 
         await phone.ApproveAsync(scan);
+        // The approval became this browser's session: the page continued to its return URL, signed in.
         await Expect(page.GetByTestId("signed-in-user")).ToHaveTextAsync("Signed in as Demo User");
-        var deviceId = (await page.GetByTestId("device-id").TextContentAsync())!.Trim();
-        await ExpectSamePageAsync(page);
+        await Expect(page.GetByTestId("account")).ToHaveTextAsync(AuthServerFactory.DemoEmail);
+        await Expect(page.GetByTestId("sign-out")).ToBeVisibleAsync();
+        page.Url.ShouldBe(Server.Url("/"));
 
-        // The device id is the page's own linked device of the demo user, named after this browser.
+        // The page's own linked device of the demo user, named after this browser, is the "AuthServer" client.
         var devices = await phone.LinkedDevicesAsync();
-        var linked = devices.EnumerateArray().SingleOrDefault(d => d.GetProperty("id").GetString() == deviceId);
-        linked.ValueKind.ShouldBe(JsonValueKind.Object, $"device {deviceId} is not among {devices}");
+        var linked = devices.EnumerateArray().SingleOrDefault(d => d.GetProperty("name").GetString() == DeviceNameOf(started));
+        linked.ValueKind.ShouldBe(JsonValueKind.Object, $"no device named {DeviceNameOf(started)} among {devices}");
         linked.GetProperty("client").GetProperty("id").GetString().ShouldBe("web");
-        linked.GetProperty("name").GetString().ShouldBe(DeviceNameOf(started));
         linked.GetProperty("name").GetString()!.ShouldContain(" on ");
 
-        // The device code and the tokens never reach the URL, the DOM or storage.
+        // The device code and the tokens never reach the URL, the DOM or storage; the cookies are the session and the
+        // binding, both out of the script's reach.
         var html = await page.ContentAsync();
         html.ShouldNotContain(started.Get("device_code"));
-        page.Url.ShouldBe(Server.Url("/"));
         (await page.EvaluateAsync<int>("() => localStorage.length + sessionStorage.length")).ShouldBe(0);
-        (await page.Context.CookiesAsync()).ShouldBeEmpty();
+        (await page.EvaluateAsync<string>("() => document.cookie")).ShouldNotContain("authserver.");
+        var cookies = await page.Context.CookiesAsync();
+        cookies.Single(c => c.Name == "authserver.session").HttpOnly.ShouldBeTrue();
+        var binding = cookies.Single(c => c.Name == "authserver.browser");
+        binding.HttpOnly.ShouldBeTrue();
+        binding.SameSite.ShouldBe(SameSiteAttribute.Strict);
     });
 
     [Fact]
@@ -328,13 +334,13 @@ public abstract partial class QrPageTest(BrowserFixture browser, LiveServer serv
     /// Opens <c>/</c> with the page's clock installed and paused at the server's current time, and waits until the
     /// first code is on screen with its events stream open. Returns the device authorization response the page got.
     /// </summary>
-    protected async Task<Answer> OpenAsync(IPage page, bool waitForStream = true)
+    protected async Task<Answer> OpenAsync(IPage page, bool waitForStream = true, string path = "/")
     {
         var now = Server.Clock.GetUtcNow().UtcDateTime;
         await page.Clock.InstallAsync(new() { TimeDate = now.AddSeconds(-1) });
         await page.Clock.PauseAtAsync(now);
         var started = page.WaitForResponseAsync(r => r.Request.Method == "POST" && r.Url.EndsWith("/connect/device", StringComparison.Ordinal));
-        await page.GotoAsync("/");
+        await page.GotoAsync(path);
         var response = await started;
         response.Status.ShouldBe(200);
         var json = JsonDocument.Parse(await response.TextAsync()).RootElement.Clone();

@@ -11,6 +11,7 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
     public DbSet<DeviceAuthorization> DeviceAuthorizations => Set<DeviceAuthorization>();
+    public DbSet<BrowserSignIn> BrowserSignIns => Set<BrowserSignIn>();
     public DbSet<SigningKey> SigningKeys => Set<SigningKey>();
     /// <summary>The Data Protection key ring, in the framework's own entity (PersistKeysToDbContext).</summary>
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();

@@ -13,6 +13,10 @@ public static class OpaqueSecret
 {
     public static string New() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>Whether <paramref name="text"/> has the shape <see cref="New"/> gives: 43 base64url characters.</summary>
+    public static bool IsWellFormed(string? text) =>
+        text is { Length: 43 } && text.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+
     public static string Hash(string secret)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];

@@ -22,6 +22,7 @@ public static class ServerHandlers
         server.AddEventHandler(ScopeHandlers.AtDeviceAuthorization.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.ValidateScreen.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.CreateLoginRequest.Descriptor);
+        server.AddEventHandler(WebSignInHandlers.BindToTheBrowser.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.AttachInterval.Descriptor);
 
         // Verification endpoint: the page and the phone API.
@@ -34,6 +35,7 @@ public static class ServerHandlers
         server.AddEventHandler(DpopHandlers.ValidateTokenRequestProof.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerPollFromMemory.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerDeferredPoll.Descriptor);
+        server.AddEventHandler(WebSignInHandlers.RedeemOnlyInTheBoundBrowser.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.AuditReuseAfterLeeway.Descriptor);
         server.AddEventHandler(TokenHandlers.RedeemCodeWithTheBoundKey.Descriptor);
         server.AddEventHandler(TokenHandlers.RefreshWithTheBoundKey.Descriptor);

@@ -5,6 +5,7 @@ using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
 using AuthServer.Protocol;
 using AuthServer.Tokens;
+using AuthServer.WebSignIn;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.EntityFrameworkCore;
@@ -44,6 +45,7 @@ public static class AuthServerServices
 
         AddStorage(builder);
         AddIdentity(builder);
+        services.AddBrowserSessions();
         builder.AddAdminAccess();
         builder.AddProtocol();
         AddForwardedHeaders(builder);

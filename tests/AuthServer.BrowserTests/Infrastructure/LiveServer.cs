@@ -22,6 +22,10 @@ public sealed class LiveServer : IDisposable
         Factory.UseKestrel(0);
         Factory.StartServer();
         BaseAddress = new Uri(Origin() + "/");
+        // The first page of a fresh server compiles its views and creates the Data Protection key ring (antiforgery
+        // tokens); on a busy machine that alone can take most of a test's bounded wait, so it happens here, once.
+        using var warmUp = CreateDevice();
+        warmUp.GetAsync("/").GetAwaiter().GetResult().EnsureSuccessStatusCode();
     }
 
     /// <summary>Starts <paramref name="factory"/> (not yet started, e.g. from <see cref="AuthServerFactory.With"/>) on Kestrel.</summary>

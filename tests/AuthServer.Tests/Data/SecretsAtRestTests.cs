@@ -8,7 +8,7 @@ using Microsoft.Data.Sqlite;
 namespace AuthServer.Tests.Data;
 
 /// <summary>
-/// Device codes, refresh tokens, confirm tickets and client secrets are bearer secrets: the database holds only their
+/// Device codes, refresh tokens, confirm tickets, browser binding secrets and client secrets are bearer secrets: the database holds only their
 /// SHA-256, so a copy of it signs nobody in.
 /// </summary>
 public sealed class SecretsAtRestTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
@@ -20,12 +20,17 @@ public sealed class SecretsAtRestTests(AuthServerFactory factory) : IClassFixtur
         var screen = await Screen.StartAsync(factory);
         var phone = await PhoneApp.SignInAsync(factory);
         var scan = await phone.ScanOkAsync(screen.UserCode);
+        // The QR sign-in's browser binding: the cookie's secret, whose hash the login request keeps.
+        var browserStart = await factory.CreateBrowser().StartAsync(AuthServer.WebSignIn.BrowserBinding.ClientId, "openid profile", "Chrome on Linux");
+        var bindingCookie = browserStart.Response.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(AuthServer.WebSignIn.BrowserBinding.CookieName + "=", StringComparison.Ordinal));
+        var bindingSecret = bindingCookie.Split(';')[0][(AuthServer.WebSignIn.BrowserBinding.CookieName.Length + 1)..];
         var secrets = new Dictionary<string, string>
         {
             ["device code"] = screen.DeviceCode,
             ["refresh token"] = tokens.Get("refresh_token"),
             ["confirm ticket"] = scan.ConfirmTicket,
             ["client secret"] = AuthServerFactory.SecretClientSecret,
+            ["browser binding secret"] = bindingSecret,
         };
 
         await using (var connection = new SqliteConnection($"Data Source={factory.DatabasePath}"))
@@ -36,6 +41,7 @@ public sealed class SecretsAtRestTests(AuthServerFactory factory) : IClassFixtur
             (await CountAsync(connection, "OpenIddictTokens", "Type", OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.RefreshToken)).ShouldBeGreaterThan(0);
             (await CountAsync(connection, "DeviceAuthorizations", "DeviceCodeHash", OpaqueSecret.Hash(screen.DeviceCode))).ShouldBe(1);
             (await CountAsync(connection, "DeviceAuthorizations", "ConfirmTicketHash", OpaqueSecret.Hash(scan.ConfirmTicket))).ShouldBe(1);
+            (await CountAsync(connection, "BrowserSignIns", "BindingHash", OpaqueSecret.Hash(bindingSecret))).ShouldBe(1);
             await using var command = connection.CreateCommand();
             command.CommandText = "SELECT \"ClientSecret\" FROM \"OpenIddictApplications\" WHERE \"ClientId\" = $id";
             command.Parameters.AddWithValue("$id", AuthServerFactory.SecretClientId);

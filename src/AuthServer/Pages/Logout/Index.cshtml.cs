@@ -19,7 +19,9 @@ namespace AuthServer.Pages.Logout;
 /// sign people out. Applications may GET or POST here, so antiforgery is checked only on the user's own confirmation.
 /// </summary>
 [IgnoreAntiforgeryToken]
-public sealed class IndexModel(SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery) : PageModel
+public sealed class IndexModel(
+    SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
+    : PageModel
 {
     private const string ConfirmField = "confirm";
 
@@ -64,7 +66,13 @@ public sealed class IndexModel(SignInManager<ApplicationUser> signIn, IAntiforge
             return Page();
         }
 
-        if (signedIn) await signIn.SignOutAsync();
+        if (signedIn)
+        {
+            // A browser signed in by a QR scan is a linked device of its own; signing out logs it out too.
+            if (WebSignIn.BrowserSession.DeviceOf(User) is { } device)
+                await Tokens.LinkedDevices.LogOutAsync(authorizations, tokens, device, signIn.UserManager.GetUserId(User), HttpContext.RequestAborted);
+            await signIn.SignOutAsync();
+        }
         // OpenIddict returns to the validated post_logout_redirect_uri, with the state (§3); without one, we say so here.
         if (request.PostLogoutRedirectUri is not null)
             return SignOut(new AuthenticationProperties(), OpenIddictServerAspNetCoreDefaults.AuthenticationScheme);

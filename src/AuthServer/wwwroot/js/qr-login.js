@@ -9,8 +9,13 @@
 //      keeps polling it.
 //   4. Should the stream keep failing, the page falls back to plain polling of the token endpoint at `interval`.
 //   5. Before a code expires it is replaced (superseded_device_code), at most MAX_ROTATIONS times, never once scanned.
+//   6. With the tokens, the page asks its own server for a session: a same-origin POST of the access token with the
+//      page's antiforgery token to data-session-endpoint. The server checks this browser's binding cookie (HttpOnly,
+//      set by the device authorization response, so a copied device code is useless in another browser), sets its
+//      session cookie once, and names the local URL to continue to.
 //
-// The device code and the tokens live only in this closure: never in the URL, the DOM or any storage.
+// The device code and the tokens live only in this closure: never in the URL, the DOM or any storage. The device and
+// token requests carry this origin's cookies (the binding); the events stream needs none.
 (() => {
   'use strict';
 
@@ -21,7 +26,6 @@
     device: '/connect/device',
     events: '/connect/device/events',
     token: '/connect/token',
-    userinfo: '/connect/userinfo',
     qr: '/device/qr',
   };
   /** Replace the code once this share of its lifetime has passed. */
@@ -106,9 +110,7 @@
     number: root.querySelector('[data-testid="number"]'),
     steps: root.querySelector('[data-steps]'),
     verificationUri: root.querySelector('[data-verification-uri]'),
-    signedIn: root.querySelector('[data-signed-in]'),
-    signedInUser: root.querySelector('[data-testid="signed-in-user"]'),
-    deviceId: root.querySelector('[data-testid="device-id"]'),
+    antiforgery: root.querySelector('input[name="__RequestVerificationToken"]'),
     retry: root.querySelector('[data-testid="retry"]'),
   };
 
@@ -119,8 +121,6 @@
   let rotations = 0;
   /** What the retry button does: start a fresh request, or reload the page once the rotations are used up. */
   let retryMode = 'again';
-  /** The tokens of this browser, in memory only. */
-  let session = null;
 
   // ---------------------------------------------------------------------------------------------------------------
   // Talking to the server
@@ -130,7 +130,7 @@
       method: 'POST',
       headers: Object.assign({ Accept: 'application/json' }, headers || {}),
       body: new URLSearchParams(fields),
-      credentials: 'omit',
+      credentials: 'same-origin',
       cache: 'no-store',
     });
   }
@@ -160,17 +160,6 @@
         : /Linux/.test(ua) ? 'Linux'
         : '');
     return (platform ? `${browser} on ${platform}` : browser).slice(0, 60);
-  }
-
-  /** The claims of a JWT, for display only: the page trusts the token endpoint, not its own reading of the token. */
-  function jwtPayload(jwt) {
-    try {
-      const part = jwt.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-      const binary = atob(part + '==='.slice((part.length + 3) % 4));
-      return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, c => c.charCodeAt(0))));
-    } catch {
-      return {};
-    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -434,28 +423,35 @@
   // ---------------------------------------------------------------------------------------------------------------
   // Outcomes
 
+  /** The tokens are this page's proof of the approval: the server turns them into this browser's session. */
   async function signedIn(request, tokens) {
     close(request);
-    session = { accessToken: tokens.access_token, refreshToken: tokens.refresh_token, idToken: tokens.id_token };
-    let name = null;
+    show('signing-in', 'Approved on your phone — signing you in…');
+    let response;
+    let body;
     try {
-      const response = await fetch(ENDPOINTS.userinfo, {
-        headers: { Authorization: `Bearer ${session.accessToken}`, Accept: 'application/json' },
-        credentials: 'omit',
+      response = await fetch(root.dataset.sessionEndpoint, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${tokens.access_token}`, Accept: 'application/json' },
+        body: new URLSearchParams({
+          __RequestVerificationToken: ui.antiforgery ? ui.antiforgery.value : '',
+          return_url: root.dataset.returnUrl || '/',
+        }),
+        credentials: 'same-origin',
         cache: 'no-store',
       });
-      if (response.ok) {
-        const user = await response.json();
-        name = user.name || user.preferred_username || user.sub || null;
-      }
+      body = await readJson(response);
     } catch (error) {
-      console.warn('qr-login: userinfo failed', error);
+      console.warn('qr-login: the session request failed', error);
+      fail('Approved, but this browser could not be signed in. Check your connection and try again.');
+      return;
     }
-    const claims = jwtPayload(session.accessToken);
-    show('signed-in', 'Signed in');
-    ui.signedInUser.textContent = `Signed in as ${name || 'your account'}`;
-    ui.deviceId.textContent = claims.device_id || 'unknown';
-    ui.signedIn.hidden = false;
+    if (!response.ok || typeof body.location !== 'string' || !body.location.startsWith('/')) {
+      fail(body.title || 'Approved, but this browser could not be signed in. Try again.');
+      return;
+    }
+    show('signed-in', 'Signed in — one moment…');
+    location.assign(body.location);
   }
 
   function denied(request) {
@@ -495,7 +491,6 @@
     ui.panel.hidden = !live;
     ui.panel.classList.toggle('is-scanned', state === 'scanned');
     ui.steps.hidden = state !== 'pending';
-    ui.signedIn.hidden = state !== 'signed-in';
     const retry = options && options.retry;
     ui.retry.hidden = !retry;
     if (retry) {
@@ -536,7 +531,6 @@
       return;
     }
     rotations = 0;
-    session = null;
     begin(null);
   });
 

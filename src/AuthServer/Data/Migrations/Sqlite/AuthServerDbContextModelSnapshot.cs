@@ -259,6 +259,25 @@ namespace AuthServer.Data.Migrations.Sqlite
                     b.ToTable("OpenIddictAuthorizations", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Entities.BrowserSignIn", b =>
+                {
+                    b.Property<string>("Id")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("BindingHash")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("SessionIssuedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("BrowserSignIns", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.Entities.DeviceAuthorization", b =>
                 {
                     b.Property<string>("Id")
@@ -674,6 +693,15 @@ namespace AuthServer.Data.Migrations.Sqlite
                         .HasForeignKey("ApplicationId");
 
                     b.Navigation("Application");
+                });
+
+            modelBuilder.Entity("AuthServer.Data.Entities.BrowserSignIn", b =>
+                {
+                    b.HasOne("AuthServer.Data.Entities.DeviceAuthorization", null)
+                        .WithOne()
+                        .HasForeignKey("AuthServer.Data.Entities.BrowserSignIn", "Id")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
