@@ -13,6 +13,7 @@ await app.InitializeAuthServerAsync();          // schema, configured clients, s
 app.UseAuthServer();                            // forwarded headers, errors, security headers, sign-in
 app.MapProtocolEndpoints();                     // /.well-known/*, /connect/*, /device/qr
 app.MapPhoneApi();                              // /api/phone/* for the signed-in phone app
+app.MapPhoneWebApp();                           // /phone/: the phone web app (static files in wwwroot/phone)
 app.MapSwagger();                               // /swagger/phone/swagger.json (an endpoint: no middleware on every request)
 app.MapRazorPages();                            // /, /device, /consent, /account/devices and the Identity pages
 app.MapHealthEndpoints();                       // /health/live, /health/ready
