@@ -1,0 +1,150 @@
+using System.Text.Json;
+using AuthServer.BrowserTests.Infrastructure;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.Playwright;
+using static Microsoft.Playwright.Assertions;
+
+namespace AuthServer.BrowserTests;
+
+/// <summary>
+/// The phone web app's camera in real Chromium. The phone is a Chromium of its own, launched with a fake camera that
+/// films the waiting page's live QR code (a Y4M file made from that page's QR image by <see cref="FakeCamera"/>): a
+/// fake capture file is a launch flag, so it needs its own browser. The waiting page is the usual one, in the shared
+/// browser.
+/// </summary>
+public sealed class PhoneCameraTests(BrowserFixture browser, LiveServer server)
+    : QrPageTest(browser, server), IClassFixture<LiveServer>
+{
+    [Fact]
+    public Task The_phone_scans_the_waiting_pages_qr_with_its_camera_and_the_waiting_page_signs_in() => InBrowserAsync(async page =>
+    {
+        CatchUpWithRealTime();
+        var started = await OpenAsync(page);
+        var pixels = await FakeCamera.ReadImageAsync(page.GetByTestId("qr"));
+        var film = Path.Combine(Path.GetTempPath(), $"qr-{Guid.NewGuid():N}.y4m");
+        FakeCamera.WriteY4m(film, pixels.Width, pixels.Height, pixels.Rgba);
+        try
+        {
+            await using var phone = await PhoneBrowser.LaunchAsync(Server, FakeCamera.Flags(film));
+            var screen = phone.Page;
+            await PhoneAppSteps.SignInAsync(Server, screen);
+
+            await screen.GetByTestId("scan").ClickAsync();
+
+            // What the camera read was the waiting page's code: the confirm screen names this very request.
+            await Expect(screen.GetByTestId("user-code")).ToHaveTextAsync(started.Get("user_code"), new() { Timeout = 20_000 });
+            (await screen.GetByTestId("camera").GetAttributeAsync("data-decoder")).ShouldBeOneOf("jsQR", "BarcodeDetector");
+            await Expect(screen.GetByTestId("question")).ToHaveTextAsync("Sign in on Chrome on Linux?");
+            await Expect(screen.GetByTestId("client")).ToHaveTextAsync("AuthServer web sign-in wants to sign in to your account.");
+            await Expect(page.GetByTestId("status")).ToHaveTextAsync("Scanned — confirm on your phone");
+
+            await screen.GetByTestId("approve").ClickAsync();
+
+            await Expect(screen.GetByTestId("result")).ToContainTextAsync("is signed in");
+            await Expect(page.GetByTestId("signed-in-user")).ToHaveTextAsync("Signed in as Demo User");
+            // The camera is off once the code was read.
+            (await screen.EvaluateAsync<bool>("() => document.querySelector('[data-video]').srcObject === null")).ShouldBeTrue();
+        }
+        finally
+        {
+            File.Delete(film);
+        }
+    });
+
+    [Fact]
+    public Task A_refused_camera_says_so_and_offers_to_try_again_or_type_the_code() => InBrowserAsync(async page =>
+    {
+        CatchUpWithRealTime();
+        var film = Path.Combine(Path.GetTempPath(), $"blank-{Guid.NewGuid():N}.y4m");
+        FakeCamera.WriteY4m(film, 1, 1, [255, 255, 255, 255]);
+        try
+        {
+            await using var phone = await PhoneBrowser.LaunchAsync(Server, FakeCamera.Flags(film));
+            var screen = phone.Page;
+            await PhoneAppSteps.SignInAsync(Server, screen);
+            await phone.RefuseCameraAsync();
+
+            await screen.GetByTestId("scan").ClickAsync();
+
+            await Expect(screen.GetByTestId("error-title")).ToHaveTextAsync("Camera access is off");
+            await Expect(screen.GetByTestId("error-action-0")).ToHaveTextAsync("Try again");
+            await screen.GetByTestId("error-action-1").ClickAsync();
+            await Expect(screen.GetByTestId("code-input")).ToBeVisibleAsync();
+        }
+        finally
+        {
+            File.Delete(film);
+        }
+    });
+
+    private void CatchUpWithRealTime()
+    {
+        var real = DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (real > Server.Clock.GetUtcNow()) Server.Clock.SetUtcNow(real);
+    }
+
+    /// <summary>A phone: a Chromium launched with <paramref name="flags"/>, one phone-sized context and page.</summary>
+    private sealed class PhoneBrowser : IAsyncDisposable
+    {
+        private readonly IPlaywright _playwright;
+        private readonly IBrowser _browser;
+        private readonly LiveServer _server;
+
+        private PhoneBrowser(IPlaywright playwright, IBrowser browser, IBrowserContext context, IPage page, LiveServer server)
+        {
+            _playwright = playwright;
+            _browser = browser;
+            _server = server;
+            Context = context;
+            Page = page;
+        }
+
+        public IBrowserContext Context { get; }
+        public IPage Page { get; }
+
+        public static async Task<PhoneBrowser> LaunchAsync(LiveServer server, string[] flags)
+        {
+            var playwright = await Playwright.CreateAsync();
+            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = BrowserFixture.ChromiumPath,
+                Headless = true,
+                Args = [.. BrowserFixture.Flags, .. flags],
+                Timeout = 30_000,
+            });
+            var context = await browser.NewContextAsync(new BrowserNewContextOptions
+            {
+                BaseURL = server.BaseAddress.AbsoluteUri,
+                Locale = "en-US",
+                TimezoneId = "UTC",
+                ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+                DeviceScaleFactor = 1,
+            });
+            context.SetDefaultTimeout((float)BrowserFixture.Timeout.TotalMilliseconds);
+            context.SetDefaultNavigationTimeout((float)BrowserFixture.Timeout.TotalMilliseconds);
+            var page = await context.NewPageAsync();
+            return new PhoneBrowser(playwright, browser, context, page, server);
+        }
+
+        /// <summary>The user said no to the camera for this site: Chromium's own permission setting, through CDP.</summary>
+        public async Task RefuseCameraAsync()
+        {
+            var cdp = await Context.NewCDPSessionAsync(Page);
+            var target = await cdp.SendAsync("Target.getTargetInfo");
+            var contextId = target!.Value.GetProperty("targetInfo").GetProperty("browserContextId").GetString();
+            await cdp.SendAsync("Browser.setPermission", new Dictionary<string, object>
+            {
+                ["permission"] = new Dictionary<string, object> { ["name"] = "videoCapture" },
+                ["setting"] = "denied",
+                ["origin"] = _server.BaseAddress.GetLeftPart(UriPartial.Authority),
+                ["browserContextId"] = contextId!,
+            });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _browser.CloseAsync();
+            _playwright.Dispose();
+        }
+    }
+}
