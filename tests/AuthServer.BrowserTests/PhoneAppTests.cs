@@ -120,6 +120,7 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
         await PhoneAppSteps.SignInAsync(Server, page);
         await TypeCodeAsync(page, started.Get("user_code"));
         await page.GetByTestId("approve").ClickAsync();
+        await Expect(page.GetByTestId("result")).ToContainTextAsync("is signed in");
         await page.GetByTestId("done").ClickAsync();
 
         await TypeCodeAsync(page, started.Get("user_code"));
@@ -180,6 +181,7 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
         await PhoneAppSteps.SignInAsync(Server, page);
         await TypeCodeAsync(page, started.Get("user_code"));
         await page.GetByTestId("approve").ClickAsync();
+        await Expect(page.GetByTestId("result")).ToContainTextAsync("is signed in");
         var tokens = await device.PollAsync(started.Get("device_code"));
         tokens.Status.ShouldBe(HttpStatusCode.OK, tokens.Json.ToString());
         await page.GetByTestId("done").ClickAsync();

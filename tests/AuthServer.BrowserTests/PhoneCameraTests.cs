@@ -134,7 +134,7 @@ public sealed class PhoneCameraTests(BrowserFixture browser, LiveServer server)
             var contextId = target!.Value.GetProperty("targetInfo").GetProperty("browserContextId").GetString();
             await cdp.SendAsync("Browser.setPermission", new Dictionary<string, object>
             {
-                ["permission"] = new Dictionary<string, object> { ["name"] = "videoCapture" },
+                ["permission"] = new Dictionary<string, object> { ["name"] = "camera" },
                 ["setting"] = "denied",
                 ["origin"] = _server.BaseAddress.GetLeftPart(UriPartial.Authority),
                 ["browserContextId"] = contextId!,

@@ -25,8 +25,13 @@ public static class PhoneWebApp
     public static IEndpointRouteBuilder MapPhoneWebApp(this IEndpointRouteBuilder app)
     {
         // The service worker's scope is /phone/ (its own folder), so the app lives there; /phone alone is sent to it.
-        app.MapGet(Path, () => TypedResults.Redirect(Path + "/")).ExcludeFromDescription();
-        app.MapGet(Path + "/", ServePageAsync).ExcludeFromDescription();
+        // Routing treats both as one route, so one endpoint tells them apart.
+        app.MapGet(Path, (HttpContext context, IWebHostEnvironment environment) =>
+        {
+            if (context.Request.Path.Value?.EndsWith('/') == true) return ServePageAsync(context, environment);
+            context.Response.Redirect(Path + "/");
+            return Task.CompletedTask;
+        }).ExcludeFromDescription();
         app.MapGet(CallbackPath, ServePageAsync).ExcludeFromDescription();
         return app;
     }

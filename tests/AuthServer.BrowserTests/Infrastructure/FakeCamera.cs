@@ -23,7 +23,7 @@ public static class FakeCamera
     /// <summary>The RGBA pixels of the element <paramref name="image"/> (an &lt;img&gt; of this origin) at its natural size.</summary>
     public static async Task<(int Width, int Height, byte[] Rgba)> ReadImageAsync(ILocator image)
     {
-        var pixels = await image.EvaluateAsync<PixelsOfImage>("""
+        var pixels = await image.EvaluateAsync<System.Text.Json.JsonElement>("""
             img => {
               const canvas = document.createElement('canvas');
               canvas.width = img.naturalWidth;
@@ -36,10 +36,9 @@ public static class FakeCamera
               return { width: canvas.width, height: canvas.height, rgba: btoa(text) };
             }
             """);
-        return (pixels.Width, pixels.Height, Convert.FromBase64String(pixels.Rgba));
+        return (pixels.GetProperty("width").GetInt32(), pixels.GetProperty("height").GetInt32(),
+            Convert.FromBase64String(pixels.GetProperty("rgba").GetString()!));
     }
-
-    public sealed record PixelsOfImage(int Width, int Height, string Rgba);
 
     /// <summary>
     /// Writes a Y4M file: the image scaled (nearest neighbour, so the modules stay sharp) to fit the frame's height with
