@@ -56,6 +56,10 @@ async function makeDecoder() {
  */
 export async function startScanning(video, onCode) {
   if (!navigator.mediaDevices?.getUserMedia) throw new CameraError("none");
+  // A camera the user has blocked for this site is "refused" even where the browser would first report that it
+  // found no device, so the message points at the setting that helps.
+  const permission = await navigator.permissions?.query({ name: "camera" }).catch(() => null);
+  if (permission?.state === "denied") throw new CameraError("refused");
   let stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: "environment" } }, audio: false });
