@@ -15,6 +15,7 @@ namespace AuthServer.BrowserTests;
 public sealed class PhoneAppServer : IDisposable
 {
     public const string ShortLivedClient = "short-tv";
+    public const string NumberMatchingClient = "number-tv";
     public static readonly TimeSpan ShortLifetime = TimeSpan.FromSeconds(20);
 
     public LiveServer Server { get; } = LiveServer.Start(AuthServerFactory.With(new()
@@ -24,6 +25,11 @@ public sealed class PhoneAppServer : IDisposable
         [$"Clients:{ShortLivedClient}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
         [$"Clients:{ShortLivedClient}:Scopes:0"] = "openid",
         [$"Clients:{ShortLivedClient}:DeviceCodeLifetime"] = "00:00:20",
+        [$"Clients:{NumberMatchingClient}:DisplayName"] = "Number TV",
+        [$"Clients:{NumberMatchingClient}:Type"] = "Public",
+        [$"Clients:{NumberMatchingClient}:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
+        [$"Clients:{NumberMatchingClient}:Scopes:0"] = "openid",
+        [$"Clients:{NumberMatchingClient}:NumberMatching"] = "true",
     }));
 
     public PhoneAppServer()
@@ -101,6 +107,29 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
 
         await Expect(page.GetByTestId("result")).ToHaveTextAsync("Chrome on Linux will not be signed in.");
         (await device.PollAsync(started.Get("device_code"))).Error.ShouldBe("access_denied");
+    });
+
+    [Fact]
+    public Task Number_matching_offers_the_three_numbers_instead_of_approve_and_the_screens_number_approves() => InBrowserAsync(async page =>
+    {
+        using var device = ChromeDevice();
+        var started = await device.StartAsync(clientId: PhoneAppServer.NumberMatchingClient, scope: "openid");
+        using var stream = await EventStream.OpenAsync(device, started.Get("device_code"), PhoneAppServer.NumberMatchingClient);
+        await stream.ExpectEventAsync("pending", 0);
+        await PhoneAppSteps.SignInAsync(Server, page);
+
+        await TypeCodeAsync(page, started.Get("user_code"));
+
+        var scanned = await stream.ExpectEventAsync("scanned", 1);
+        var number = scanned.Number!.Value;
+        await Expect(page.GetByTestId("numbers").GetByRole(AriaRole.Button)).ToHaveCountAsync(3);
+        await Expect(page.GetByTestId($"number-{number}")).ToBeVisibleAsync();
+        await Expect(page.GetByTestId("approve")).ToBeHiddenAsync();
+        await Expect(page.GetByTestId("deny")).ToBeVisibleAsync();
+        await page.GetByTestId($"number-{number}").ClickAsync();
+
+        await Expect(page.GetByTestId("result")).ToHaveTextAsync("Chrome on Linux is signed in. You can go back to it.");
+        (await device.PollAsync(started.Get("device_code"), PhoneAppServer.NumberMatchingClient)).Status.ShouldBe(HttpStatusCode.OK);
     });
 
     [Fact]

@@ -130,9 +130,12 @@ public static class PhoneApi
     {
         var token = PhoneTokenFilter.TokenOf(context);
         var devices = await LinkedDevices.ActiveOfAsync(db, token.Subject, context.RequestAborted);
-        return TypedResults.Ok(devices.Select(d => new LinkedDeviceView(
-            d.Id, d.Name, new ClientSummary(d.ClientId, clients.Find(d.ClientId)?.DisplayName ?? d.ClientId, clients.Find(d.ClientId)?.LogoUri),
-            d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId)).ToList());
+        return TypedResults.Ok(devices.Select(d =>
+        {
+            var client = clients.Find(d.ClientId);
+            return new LinkedDeviceView(d.Id, d.Name, new ClientSummary(d.ClientId, client?.DisplayName ?? d.ClientId, client?.LogoUri),
+                d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId);
+        }).ToList());
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(
