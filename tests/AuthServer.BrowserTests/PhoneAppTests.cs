@@ -61,10 +61,12 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
         var started = await device.StartAsync(deviceName: "Office PC");
         var userCode = started.Get("user_code");
         await PhoneAppSteps.SignInAsync(Server, page);
+        await PhoneAppSteps.SaveScreenshotAsync(page, "phone-home.png");
 
         await TypeCodeAsync(page, userCode);
 
         await Expect(page.GetByTestId("question")).ToHaveTextAsync("Sign in on Chrome on Linux?");
+        await PhoneAppSteps.SaveScreenshotAsync(page, "phone-confirm.png");
         await Expect(page.GetByTestId("client")).ToHaveTextAsync("Demo TV wants to sign in to your account.");
         await Expect(page.GetByTestId("device-name")).ToHaveTextAsync("Office PC");
         await Expect(page.GetByTestId("ip")).ToHaveTextAsync("127.0.0.1");
@@ -302,6 +304,20 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
 /// <summary>Steps of the phone app that its tests share.</summary>
 public static class PhoneAppSteps
 {
+    /// <summary>A phone's viewport in CSS pixels.</summary>
+    public const int PhoneWidth = 390;
+    public const int PhoneHeight = 844;
+
+    /// <summary>
+    /// With <c>AUTHSERVER_PHONE_SCREENSHOTS</c> set to a folder (docs/images to refresh the docs' pictures), saves what
+    /// the phone shows there; otherwise does nothing.
+    /// </summary>
+    public static async Task SaveScreenshotAsync(IPage page, string name)
+    {
+        if (Environment.GetEnvironmentVariable("AUTHSERVER_PHONE_SCREENSHOTS") is not { Length: > 0 } folder) return;
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, name), FullPage = true });
+    }
+
     /// <summary>
     /// Opens the app and signs in as the demo user through the real sign-in page, as a person would. First the
     /// server's fake clock catches up with real time: the browser dates its DPoP proofs with the real clock, and the
@@ -311,6 +327,7 @@ public static class PhoneAppSteps
     {
         var real = DateTimeOffset.UtcNow;
         if (real > server.Clock.GetUtcNow()) server.Clock.SetUtcNow(real);
+        await page.SetViewportSizeAsync(PhoneWidth, PhoneHeight);
         await page.GotoAsync("/phone/", new() { Timeout = 30_000 });
         await page.GetByTestId("sign-in").ClickAsync();
         await Expect(page).ToHaveURLAsync(new Regex("/Identity/Account/Login"));
