@@ -20,6 +20,12 @@ function show(name) {
   window.scrollTo(0, 0);
 }
 
+/** The waiting screen, saying what the app is waiting for. */
+function showLoading(text) {
+  $("[data-screen=loading] p").textContent = text;
+  show("loading");
+}
+
 function fillStaticText() {
   for (const element of document.querySelectorAll("[data-text]")) element.textContent = strings[element.dataset.text];
 }
@@ -64,7 +70,7 @@ function deviceName() {
 }
 
 async function startSignIn() {
-  show("loading");
+  showLoading(strings.signingIn);
   try {
     await signIn(deviceName());
   } catch (failure) {
@@ -125,8 +131,7 @@ function showType() {
 }
 
 async function submitCode(code) {
-  show("loading");
-  $("[data-screen=loading] p").textContent = strings.checkingCode;
+  showLoading(strings.checkingCode);
   const retry = () => submitCode(code);
   let answer;
   try {
@@ -197,7 +202,7 @@ async function decide(approve, number) {
   if (!current) return goHome();
   const what = whatOf(current.requester) || current.client.name;
   const body = { confirm_ticket: current.confirm_ticket, ...(number !== undefined ? { number } : {}) };
-  show("loading");
+  showLoading(strings.sending);
   let answer;
   try {
     answer = await api("POST", `/api/phone/scans/${encodeURIComponent(current.scan_id)}/${approve ? "approve" : "deny"}`, body);
@@ -222,7 +227,7 @@ async function decide(approve, number) {
 // ---- Linked devices ----
 
 async function showDevices() {
-  show("loading");
+  showLoading(strings.loadingDevices);
   let answer;
   try {
     answer = await api("GET", "/api/phone/devices");

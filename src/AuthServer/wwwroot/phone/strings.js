@@ -19,6 +19,8 @@ export const strings = {
   tryAgain: "Try again",
   startingCamera: "Starting the camera…",
   checkingCode: "Checking the code…",
+  sending: "Sending your answer…",
+  loadingDevices: "Getting your devices…",
   question: "Sign in on {what}?",
   questionFallback: "Sign in on another device?",
   wants: "{app} wants to sign in to your account.",
