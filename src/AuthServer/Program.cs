@@ -15,6 +15,7 @@ app.UseAuthServer();                            // forwarded headers, errors, se
 app.MapProtocolEndpoints();                     // /.well-known/*, /connect/*, /device/qr
 app.MapPhoneApi();                              // /api/phone/* for the signed-in phone app
 app.MapWebSignIn();                             // /account/qr-signin: a phone's approval becomes this browser's session
+app.MapPhoneWebApp();                           // /phone/: the phone web app (static files in wwwroot/phone)
 app.MapSwagger();                               // /swagger/phone/swagger.json (an endpoint: no middleware on every request)
 app.MapRazorPages();                            // /, /device, /consent, /account/devices and the Identity pages
 app.MapHealthEndpoints();                       // /health/live, /health/ready

@@ -13,6 +13,8 @@ namespace AuthServer.Clients;
 /// without downtime. The stored secret is a space-separated list of <see cref="ClientSecretHasher"/> hashes; one being
 /// rotated out stops matching when its overlap ends.</item>
 /// <item>A native app's loopback redirect URI matches on any port (RFC 8252 §7.3).</item>
+/// <item>The phone web app, which this server itself serves, is redirected to its own callback on this server's
+/// issuer, whatever address the issuer has (<see cref="Phone.PhoneWebApp"/>).</item>
 /// </list>
 /// </summary>
 public sealed class ClientManager(
@@ -20,7 +22,9 @@ public sealed class ClientManager(
     ILogger<OpenIddictApplicationManager<Application>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<Application> store,
-    TimeProvider clock)
+    TimeProvider clock,
+    IHttpContextAccessor http,
+    Hosting.IssuerResolver issuers)
     : OpenIddictApplicationManager<Application>(cache, logger, options, store)
 {
     /// <summary>
@@ -60,6 +64,9 @@ public sealed class ClientManager(
     public override async ValueTask<bool> ValidateRedirectUriAsync(Application application, string uri, CancellationToken cancellationToken = default)
     {
         if (await base.ValidateRedirectUriAsync(application, uri, cancellationToken)) return true;
+        if (http.HttpContext is { } context && await GetClientIdAsync(application, cancellationToken) == Phone.PhoneWebApp.ClientId
+            && string.Equals(uri, Phone.PhoneWebApp.CallbackUri(issuers.Resolve(context.Request)), StringComparison.Ordinal))
+            return true;
         if (!Uri.TryCreate(uri, UriKind.Absolute, out var presented) || !IsLoopback(presented)) return false;
 
         // RFC 8252 §7.3: a native app listens on a port the operating system hands it, so a registered loopback URI

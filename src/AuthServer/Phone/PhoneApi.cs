@@ -38,7 +38,8 @@ public static class PhoneApi
     private static ProblemHttpResult Problem(int status, string title, string detail) => PhoneTokenFilter.Problem(status, title, detail);
 
     public static async Task<Results<Created<ScanResponse>, ProblemHttpResult>> ScanAsync(
-        ScanRequest body, HttpContext context, DeviceFlowService flow, GuessLimiter guesses, ClientStore clients, TimeProvider clock)
+        ScanRequest body, HttpContext context, DeviceFlowService flow, GuessLimiter guesses, ClientStore clients, ScopeCatalog scopes,
+        TimeProvider clock)
     {
         var token = PhoneTokenFilter.TokenOf(context);
         var cancellationToken = context.RequestAborted;
@@ -53,23 +54,25 @@ public static class PhoneApi
             || await flow.FindByUserCodeAsync(userCode, cancellationToken) is not { } found)
             return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
         if (!found.IsOpen(clock.GetUtcNow()))
-            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
+            return Closed(found, clock);
 
         // The claim and the phone's confirm ticket are one statement.
         var scan = await flow.ScanAsync(found, token.Subject, token.DeviceId, cancellationToken);
         if (scan.Outcome == ScanOutcome.ClaimedByAnotherAccount)
             return Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code first (RFC 8628 §5.5).");
         if (scan is not { Outcome: ScanOutcome.Claimed, Ticket: { } ticket, TicketExpiresAt: { } ticketExpiresAt, State: { } state })
-            return Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided.");
+            return Closed(scan.State ?? found, clock);
 
         var client = clients.Find(state.ClientId);
         return TypedResults.Created((string?)null, new ScanResponse(
             state.Id,
             ticket,
             UserCode.Format(state.UserCode),
-            new ClientSummary(state.ClientId, client?.DisplayName ?? state.ClientId),
-            new Requester(state.DeviceName, state.RequesterUserAgent, state.RequesterIp, state.CreatedAt),
+            new ClientSummary(state.ClientId, client?.DisplayName ?? state.ClientId, client?.LogoUri),
+            new Requester(state.DeviceName, state.RequesterUserAgent, state.RequesterIp, state.CreatedAt,
+                UserAgentSummary.Describe(state.RequesterUserAgent)),
             state.Scopes,
+            [.. state.Scopes.Select(scopes.Describe)],
             ticketExpiresAt,
             state.MatchNumber is { } number ? NumberMatching.Choices(number) : null));
     }
@@ -116,6 +119,7 @@ public static class PhoneApi
             DecisionOutcome.Approved or DecisionOutcome.Denied => TypedResults.NoContent(),
             DecisionOutcome.WrongNumber => Problem(StatusCodes.Status403Forbidden, "Wrong number", "That is not the number on the screen; the request was denied."),
             DecisionOutcome.NotFound => Problem(StatusCodes.Status404NotFound, "Unknown scan", "No login request has this id."),
+            DecisionOutcome.NotOpen when decided is not null => Closed(decided, clock),
             DecisionOutcome.NotOpen => Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided."),
             DecisionOutcome.NotYours => Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code."),
             _ => Problem(StatusCodes.Status403Forbidden, "Invalid confirm ticket", "The confirm ticket is wrong, used, expired, or belongs to another scan or phone."),
@@ -126,9 +130,12 @@ public static class PhoneApi
     {
         var token = PhoneTokenFilter.TokenOf(context);
         var devices = await LinkedDevices.ActiveOfAsync(db, token.Subject, context.RequestAborted);
-        return TypedResults.Ok(devices.Select(d => new LinkedDeviceView(
-            d.Id, d.Name, new ClientSummary(d.ClientId, clients.Find(d.ClientId)?.DisplayName ?? d.ClientId),
-            d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId)).ToList());
+        return TypedResults.Ok(devices.Select(d =>
+        {
+            var client = clients.Find(d.ClientId);
+            return new LinkedDeviceView(d.Id, d.Name, new ClientSummary(d.ClientId, client?.DisplayName ?? d.ClientId, client?.LogoUri),
+                d.CreatedAt, d.LastUsedAt, d.LastIp, d.Id == token.DeviceId);
+        }).ToList());
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(
@@ -138,6 +145,28 @@ public static class PhoneApi
         return await LinkedDevices.LogOutAsync(authorizations, tokens, id, token.Subject, context.RequestAborted)
             ? TypedResults.NoContent()
             : Problem(StatusCodes.Status404NotFound, "Unknown device", "This account has no such signed-in device.");
+    }
+
+    /// <summary>
+    /// A closed request is <c>410</c> either way, with a <c>reason</c> the app can put in the user's words: an expired
+    /// or superseded code ("expired": scan the screen's new code) is a different story from a code that was already
+    /// approved or denied ("used": someone decided it, perhaps not this user).
+    /// </summary>
+    private static ProblemHttpResult Closed(DeviceAuthorizationState state, TimeProvider clock)
+    {
+        var expired = state.IsExpired(clock.GetUtcNow()) || state.Status == DeviceAuthorizationStatus.Superseded;
+        return TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "Request closed",
+            detail: expired
+                ? "This code has expired or was replaced by a newer one on the screen."
+                : "This code has already been used: the request was approved or denied.",
+            extensions: new Dictionary<string, object?> { ["reason"] = expired ? ClosedReasons.Expired : ClosedReasons.Used });
+    }
+
+    /// <summary>The <c>reason</c> of a 410 problem.</summary>
+    public static class ClosedReasons
+    {
+        public const string Expired = "expired";
+        public const string Used = "used";
     }
 
     /// <summary>The phone may send what it scanned (the whole verification URL) or what the user typed.</summary>

@@ -11,14 +11,16 @@ public sealed record DecisionRequest(
 
 public sealed record ClientSummary(
     [property: JsonPropertyName("id")] string Id,
-    [property: JsonPropertyName("name")] string Name);
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("logo_uri"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? LogoUri = null);
 
 /// <summary>Who is asking: shown on the phone before the user decides (RFC 8628 §5.4).</summary>
 public sealed record Requester(
     [property: JsonPropertyName("device_name")] string? DeviceName,
     [property: JsonPropertyName("user_agent")] string? UserAgent,
     [property: JsonPropertyName("ip")] string? Ip,
-    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt);
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("summary")] string? Summary);
 
 public sealed record ScanResponse(
     [property: JsonPropertyName("scan_id")] string ScanId,
@@ -27,6 +29,7 @@ public sealed record ScanResponse(
     [property: JsonPropertyName("client")] ClientSummary Client,
     [property: JsonPropertyName("requester")] Requester Requester,
     [property: JsonPropertyName("scopes")] IReadOnlyList<string> Scopes,
+    [property: JsonPropertyName("scope_descriptions")] IReadOnlyList<string> ScopeDescriptions,
     [property: JsonPropertyName("expires_at")] DateTimeOffset ExpiresAt,
     [property: JsonPropertyName("number_choices"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<int>? NumberChoices);
 

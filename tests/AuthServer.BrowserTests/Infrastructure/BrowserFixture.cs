@@ -17,7 +17,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 
     // Flags that work as root in a container without a display or GPU. Playwright gives each launch a fresh temporary
     // user-data-dir and removes it on close.
-    private static readonly string[] Flags =
+    public static readonly string[] Flags =
     [
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -86,10 +86,13 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
     private ConsentViewModel ToViewModel(DeviceAuthorizationState state) => new(
         UserCode.Format(state.UserCode),
         clients.Find(state.ClientId)?.DisplayName ?? state.ClientId,
+        clients.Find(state.ClientId)?.LogoUri,
         state.DeviceName,
         state.RequesterUserAgent,
         state.RequesterIp,
         Ago(clock.GetUtcNow() - state.CreatedAt),
+        state.CreatedAt,
+        Phone.UserAgentSummary.Describe(state.RequesterUserAgent),
         state.Scopes.Select(scopes.Describe).ToList(),
         state.MatchNumber is { } number ? NumberMatching.Choices(number) : null);
 
