@@ -37,7 +37,7 @@ public sealed class PhoneCameraTests(BrowserFixture browser, LiveServer server)
             (await screen.GetByTestId("camera").GetAttributeAsync("data-decoder")).ShouldBeOneOf("jsQR", "BarcodeDetector");
             await Expect(screen.GetByTestId("question")).ToHaveTextAsync("Sign in on Chrome on Linux?");
             await PhoneAppSteps.SaveScreenshotAsync(screen, "phone-confirm-scanned.png");
-            await Expect(screen.GetByTestId("client")).ToHaveTextAsync("AuthServer web sign-in wants to sign in to your account.");
+            await Expect(screen.GetByTestId("client")).ToHaveTextAsync("AuthServer wants to sign in to your account.");
             await Expect(page.GetByTestId("status")).ToHaveTextAsync("Scanned — confirm on your phone");
 
             await screen.GetByTestId("approve").ClickAsync();
