@@ -155,11 +155,7 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
     public Task A_code_already_used_says_so() => InBrowserAsync(async page =>
     {
         using var device = ChromeDevice();
-        var started = await device.StartAsync(deviceName: "Office PC");
-        await PhoneAppSteps.SignInAsync(Server, page);
-        await TypeCodeAsync(page, started.Get("user_code"));
-        await page.GetByTestId("approve").ClickAsync();
-        await Expect(page.GetByTestId("result")).ToContainTextAsync("is signed in");
+        var started = await SignInAndApproveAsync(page, device);
         await page.GetByTestId("done").ClickAsync();
 
         await TypeCodeAsync(page, started.Get("user_code"));
@@ -240,11 +236,7 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
     public Task Linked_devices_shows_local_times_and_logs_a_device_out() => InBrowserAsync(async page =>
     {
         using var device = ChromeDevice();
-        var started = await device.StartAsync(deviceName: "Office PC");
-        await PhoneAppSteps.SignInAsync(Server, page);
-        await TypeCodeAsync(page, started.Get("user_code"));
-        await page.GetByTestId("approve").ClickAsync();
-        await Expect(page.GetByTestId("result")).ToContainTextAsync("is signed in");
+        var started = await SignInAndApproveAsync(page, device);
         var tokens = await device.PollAsync(started.Get("device_code"));
         tokens.Status.ShouldBe(HttpStatusCode.OK, tokens.Json.ToString());
         await page.GetByTestId("done").ClickAsync();
@@ -292,6 +284,17 @@ public sealed partial class PhoneAppTests(BrowserFixture browser, PhoneAppServer
 
     [GeneratedRegex(@"^Last used \d{1,2}/\d{1,2}/\d{4}, \d{1,2}:\d{2}:\d{2} (AM|PM)$")]
     private static partial Regex LocalTimePattern();
+
+    /// <summary>A device asks to sign in as "Office PC"; the phone app signs in, takes its code and approves it.</summary>
+    private async Task<AuthServer.Tests.Infrastructure.Protocol.Answer> SignInAndApproveAsync(IPage page, HttpClient device)
+    {
+        var started = await device.StartAsync(deviceName: "Office PC");
+        await PhoneAppSteps.SignInAsync(Server, page);
+        await TypeCodeAsync(page, started.Get("user_code"));
+        await page.GetByTestId("approve").ClickAsync();
+        await Expect(page.GetByTestId("result")).ToContainTextAsync("is signed in");
+        return started;
+    }
 
     private static async Task TypeCodeAsync(IPage page, string code)
     {
