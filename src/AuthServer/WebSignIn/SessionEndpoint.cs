@@ -59,16 +59,21 @@ public static class SessionEndpoint
         if (user is null || Accounts.IsLockedOut(user, now))
             return Problem(StatusCodes.Status403Forbidden, "This account cannot sign in.", "The account is locked or no longer exists.");
 
-        // Single use: of concurrent exchanges exactly one moves the row; the others find it used.
-        var won = await db.BrowserSignIns.Where(b => b.Id == request.Id && b.SessionIssuedAt == null)
-            .ExecuteUpdateAsync(set => set.SetProperty(b => b.SessionIssuedAt, now), context.RequestAborted);
-        if (won == 0)
-            return Problem(StatusCodes.Status409Conflict, "This sign-in has already been used.", "Scan a new QR code to sign in again.");
+        // Single use: of concurrent exchanges exactly one moves the row; the others find it used. The audit event
+        // commits with the move.
+        await using (var transaction = await db.BeginWriteAsync(context.RequestAborted))
+        {
+            var won = await db.BrowserSignIns.Where(b => b.Id == request.Id && b.SessionIssuedAt == null)
+                .ExecuteUpdateAsync(set => set.SetProperty(b => b.SessionIssuedAt, now), context.RequestAborted);
+            if (won == 0)
+                return Problem(StatusCodes.Status409Conflict, "This sign-in has already been used.", "Scan a new QR code to sign in again.");
+            await Audit.WriteAsync(db, Audit.SignInSucceeded, now, user.Id, BrowserBinding.ClientId,
+                "Signed this browser in by scanning its QR code with the phone.", context.RequestAborted);
+            await transaction.CommitAsync(context.RequestAborted);
+        }
 
         // The session belongs to the page's linked device: logging that device out ends it (BrowserSession).
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, [new System.Security.Claims.Claim(TokenClaims.DeviceId, token.DeviceId)]);
-        await Audit.WriteAsync(db, Audit.SignInSucceeded, now, user.Id, BrowserBinding.ClientId,
-            "Signed this browser in by scanning its QR code with the phone.", context.RequestAborted);
         logger.LogInformation("Browser signed in by QR scan");
 
         var form = await context.Request.ReadFormAsync(context.RequestAborted);

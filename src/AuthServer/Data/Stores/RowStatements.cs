@@ -17,6 +17,7 @@ internal sealed class RowStatements
     private readonly IProperty _key;
     private readonly IProperty _concurrency;
     private readonly IProperty[] _columns;
+    private readonly IProperty[] _insertOrder;
     private readonly string _insert;
     private readonly string _update;
 
@@ -33,8 +34,8 @@ internal sealed class RowStatements
         if (_columns.FirstOrDefault(p => p.IsShadowProperty()) is { } shadow)
             throw new InvalidOperationException($"{entity.ClrType.Name}.{shadow.Name} must be a CLR property to be stored in one statement.");
 
-        IProperty[] insertOrder = [_key, _concurrency, .. _columns];
-        _insert = $"INSERT INTO {table} ({string.Join(", ", insertOrder.Select(Column))}) VALUES ({string.Join(", ", insertOrder.Select((_, i) => $"{{{i}}}"))})";
+        _insertOrder = [_key, _concurrency, .. _columns];
+        _insert = InsertSql(entity, sql, _insertOrder);
         // The concurrency token moves on every update, and the old one must still be there: of two writers that read
         // the same row, exactly one succeeds (a code redeemed twice at once, RFC 6749 §4.1.2).
         var assignments = _columns.Select((p, i) => $"{Column(p)} = {{{i}}}").Append($"{Column(_concurrency)} = {{{_columns.Length}}}");
@@ -58,12 +59,7 @@ internal sealed class RowStatements
     public Task InsertAsync(AuthServerDbContext db, object entity, Entities.AuditEvent? audit, CancellationToken cancellationToken) =>
         WithAuditAsync(db, audit, async () =>
         {
-            using var scratch = db.Database.GetDbConnection().CreateCommand();
-            var values = new DbParameter[_columns.Length + 2];
-            values[0] = Parameter(scratch, 0, _key, _key.GetGetter().GetClrValue(entity));
-            values[1] = Parameter(scratch, 1, _concurrency, _concurrency.GetGetter().GetClrValue(entity));
-            for (var i = 0; i < _columns.Length; i++) values[i + 2] = Parameter(scratch, i + 2, _columns[i], _columns[i].GetGetter().GetClrValue(entity));
-            await db.Database.ExecuteSqlRawAsync(_insert, values, cancellationToken);
+            await ExecuteInsertAsync(db, _insert, _insertOrder, entity, cancellationToken);
             return true;
         }, cancellationToken);
 
@@ -121,12 +117,10 @@ internal sealed class RowStatements
 
         private AuditRow(IEntityType entity, ISqlGenerationHelper sql)
         {
-            var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+            // Every column but the key, which the database makes.
             var key = entity.FindPrimaryKey()!.Properties.Single();
             _columns = [.. entity.GetProperties().Where(p => p != key)];
-            _insert = $"INSERT INTO {sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema())} " +
-                $"({string.Join(", ", _columns.Select(p => sql.DelimitIdentifier(p.GetColumnName(store)!)))}) " +
-                $"VALUES ({string.Join(", ", _columns.Select((_, i) => $"{{{i}}}"))})";
+            _insert = InsertSql(entity, sql, _columns);
         }
 
         private static readonly Dictionary<IModel, AuditRow> Built = [];
@@ -141,13 +135,25 @@ internal sealed class RowStatements
             }
         }
 
-        public async Task InsertAsync(AuthServerDbContext db, Entities.AuditEvent audit, CancellationToken cancellationToken)
-        {
-            using var scratch = db.Database.GetDbConnection().CreateCommand();
-            var values = new DbParameter[_columns.Length];
-            for (var i = 0; i < _columns.Length; i++) values[i] = Parameter(scratch, i, _columns[i], _columns[i].GetGetter().GetClrValue(audit));
-            await db.Database.ExecuteSqlRawAsync(_insert, values, cancellationToken);
-        }
+        public Task InsertAsync(AuthServerDbContext db, Entities.AuditEvent audit, CancellationToken cancellationToken) =>
+            ExecuteInsertAsync(db, _insert, _columns, audit, cancellationToken);
+    }
+
+    /// <summary>An INSERT of <paramref name="columns"/> into the entity's table, with one placeholder per column.</summary>
+    private static string InsertSql(IEntityType entity, ISqlGenerationHelper sql, IProperty[] columns)
+    {
+        var store = StoreObjectIdentifier.Table(entity.GetTableName()!, entity.GetSchema());
+        return $"INSERT INTO {sql.DelimitIdentifier(entity.GetTableName()!, entity.GetSchema())} " +
+            $"({string.Join(", ", columns.Select(p => sql.DelimitIdentifier(p.GetColumnName(store)!)))}) " +
+            $"VALUES ({string.Join(", ", columns.Select((_, i) => $"{{{i}}}"))})";
+    }
+
+    private static async Task ExecuteInsertAsync(AuthServerDbContext db, string insert, IProperty[] columns, object entity, CancellationToken cancellationToken)
+    {
+        using var scratch = db.Database.GetDbConnection().CreateCommand();
+        var values = new DbParameter[columns.Length];
+        for (var i = 0; i < columns.Length; i++) values[i] = Parameter(scratch, i, columns[i], columns[i].GetGetter().GetClrValue(entity));
+        await db.Database.ExecuteSqlRawAsync(insert, values, cancellationToken);
     }
 
     // The column's own type mapping makes the parameter, converters included, exactly as SaveChanges would.
