@@ -7,7 +7,9 @@ public static class ServerHandlers
 {
     public static void Register(OpenIddictServerBuilder server)
     {
-        // Every request: the phone API's approve and deny are verification requests; no parameter comes twice.
+        // Every request: which endpoint it is for (from a table of paths); the phone API's approve and deny are verification requests; no parameter comes twice.
+        server.RemoveEventHandler(OpenIddict.Server.OpenIddictServerHandlers.InferEndpointType.Descriptor);
+        server.AddEventHandler(EndpointHandlers.InferEndpointTypeFromPath.Descriptor);
         server.AddEventHandler(VerificationHandlers.RecognisePhoneDecisions.Descriptor);
         RequestHandlers.Register(server);
 
@@ -63,11 +65,12 @@ public static class ServerHandlers
         server.AddEventHandler(UserinfoHandlers.WriteErrorBody.Descriptor);
 
         // Issuing tokens: linked devices instead of OpenIddict's ad-hoc authorizations, DPoP binding, the refresh
-        // family's end, and the keys that sign.
+        // family's end, no new ID token on a refresh, and the keys that sign.
         server.RemoveEventHandler(OpenIddict.Server.OpenIddictServerHandlers.AttachAuthorization.Descriptor);
         server.AddEventHandler(SignInHandlers.AttachLinkedDevice.Descriptor);
         server.AddEventHandler(SignInHandlers.BindToDpopKey.Descriptor);
         server.AddEventHandler(SignInHandlers.LimitRefreshTokenFamily.Descriptor);
+        server.AddEventHandler(SignInHandlers.NoIdentityTokenOnRefresh.Descriptor);
         server.AddEventHandler(SignInHandlers.SignWithCurrentKeys.Descriptor);
         server.AddEventHandler(TokenStorageHandlers.NoRowForIdentityTokens.Descriptor);
         server.AddEventHandler(TokenStorageHandlers.DeferEntryUntilPayload.Descriptor);

@@ -138,6 +138,32 @@ public static class SignInHandlers
     /// Access tokens are signed with the current key of <c>Tokens:AccessTokenAlgorithm</c>; ID tokens with the client's
     /// own algorithm (<c>id_token_signed_response_alg</c>, OIDC Dynamic Client Registration §2) or the default.
     /// </summary>
+    /// <summary>
+    /// A refresh grant answers without a new ID token (OIDC Core §12.2: the response "might not contain an id_token").
+    /// An ID token asserts that the user authenticated; a refresh is no new authentication, and the client already has
+    /// the one from its login. Leaving it out saves an RS256 signature, most of a grant's cryptography
+    /// (docs/benchmarks.md). <c>Tokens:IdentityTokenOnRefresh</c> turns it back on for clients that want one.
+    /// </summary>
+    public sealed class NoIdentityTokenOnRefresh(IOptions<TokenOptions> options) : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .UseSingletonHandler<NoIdentityTokenOnRefresh>()
+            .SetOrder(OpenIddictServerHandlers.EvaluateGeneratedTokens.Descriptor.Order + 100)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessSignInContext context)
+        {
+            if (!options.Value.IdentityTokenOnRefresh && context.EndpointType is OpenIddictServerEndpointType.Token
+                && context.Request.IsRefreshTokenGrantType())
+            {
+                context.GenerateIdentityToken = false;
+                context.IncludeIdentityToken = false;
+            }
+            return ValueTask.CompletedTask;
+        }
+    }
+
     public sealed class SignWithCurrentKeys(SigningKeyStore keys, ClientStore clients, IOptions<TokenOptions> options)
         : IOpenIddictServerHandler<GenerateTokenContext>
     {

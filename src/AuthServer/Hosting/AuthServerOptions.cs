@@ -45,6 +45,9 @@ public sealed class TokenOptions
 
     /// <summary>JWS algorithm of ID tokens. RS256 is the one every OpenID client must support (OIDC Core §15.1).</summary>
     public string IdentityTokenAlgorithm { get; set; } = "RS256";
+
+    /// <summary>Whether a refresh grant also issues a new ID token (OIDC Core §12.2 leaves it to the server).</summary>
+    public bool IdentityTokenOnRefresh { get; set; }
 }
 
 /// <summary>The <c>Demo</c> section: the user seeded in Development.</summary>

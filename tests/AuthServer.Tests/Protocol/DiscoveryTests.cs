@@ -77,6 +77,32 @@ public sealed class DiscoveryTests(AuthServerFactory factory) : IClassFixture<Au
         }
     }
 
+    [Theory]
+    [InlineData("/connect/device")]
+    [InlineData("/CONNECT/Device")]
+    [InlineData("/connect/device/")]
+    public async Task An_endpoint_path_matches_whatever_its_case_and_one_trailing_slash(string path)
+    {
+        // OpenIddict's rule, kept by the table of paths that replaces its endpoint inference (EndpointHandlers).
+        var answer = await _http.PostFormAsync(path, ("client_id", "demo-tv"), ("scope", "openid"));
+
+        answer.Status.ShouldBe(HttpStatusCode.OK);
+        answer.Get("user_code").ShouldNotBeNullOrEmpty();
+    }
+
+    [Theory]
+    [InlineData("/connect/device//")]
+    [InlineData("/connect/devices")]
+    [InlineData("/connect")]
+    public async Task A_path_that_only_resembles_an_endpoint_is_not_one(string path)
+    {
+        var response = await _http.PostAsync(path, new FormUrlEncodedContent([new("client_id", "demo-tv")]));
+
+        // Not OpenIddict's: routing answers (no page takes a POST there).
+        response.StatusCode.ShouldBeOneOf(HttpStatusCode.NotFound, HttpStatusCode.MethodNotAllowed);
+        (await response.Content.ReadAsStringAsync()).ShouldNotContain("user_code");
+    }
+
     [Fact]
     public async Task A_configured_issuer_is_used_instead_of_the_request_origin()
     {

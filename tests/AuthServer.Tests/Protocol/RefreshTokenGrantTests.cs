@@ -30,6 +30,27 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
     }
 
     [Fact]
+    public async Task A_refresh_issues_no_new_identity_token_unless_configured_to()
+    {
+        // OIDC Core §12.2: the refresh response "might not contain an id_token"; the login's is the authentication.
+        var first = await factory.SignInDeviceAsync();
+        first.Json.TryGetProperty("id_token", out _).ShouldBeTrue();
+
+        var refreshed = await _device.RefreshAsync(first.Get("refresh_token"));
+
+        refreshed.Status.ShouldBe(HttpStatusCode.OK);
+        refreshed.Json.TryGetProperty("id_token", out _).ShouldBeFalse();
+        refreshed.Get("access_token").ShouldNotBeNullOrEmpty();
+
+        using var configured = AuthServerFactory.With(new() { ["Tokens:IdentityTokenOnRefresh"] = "true" });
+        var login = await configured.SignInDeviceAsync();
+        var again = await configured.CreateClient().RefreshAsync(login.Get("refresh_token"));
+        again.Status.ShouldBe(HttpStatusCode.OK);
+        // §12.2: a new ID token names the same subject as the login's.
+        new JsonWebToken(again.Get("id_token")).Subject.ShouldBe(new JsonWebToken(login.Get("id_token")).Subject);
+    }
+
+    [Fact]
     public async Task Reusing_a_rotated_refresh_token_after_the_leeway_revokes_the_whole_family()
     {
         var first = await factory.SignInDeviceAsync();
