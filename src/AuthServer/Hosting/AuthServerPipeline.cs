@@ -1,4 +1,6 @@
 using AuthServer.Protocol;
+using AuthServer.Areas.Identity;
+using AuthServer.Localization;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace AuthServer.Hosting;
@@ -9,8 +11,9 @@ public static class AuthServerPipeline
     public static WebApplication UseAuthServer(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseAuthServerLocalization();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
         app.Use(SecurityHeaders);
         app.UseRouting();
         app.UseCors();
@@ -21,7 +24,7 @@ public static class AuthServerPipeline
         app.UseAuthentication();
         app.UseAuthorization();
         var selfRegistration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
-        if (!selfRegistration) app.Use(BlockSelfRegistration);
+        app.UseIdentityPagesWeServe(selfRegistration);
         // Static files as endpoints, from the build's manifest: no file-system probe on every protocol request.
         app.MapStaticAssets();
         return app;
@@ -32,9 +35,6 @@ public static class AuthServerPipeline
         OpenIddictSetup.OpenIdMetadataPath, OpenIddictSetup.OAuthMetadataPath, OpenIddictSetup.JwksPath,
         OpenIddictSetup.DevicePath, OpenIddictSetup.RevocationPath,
     };
-
-    private static readonly PathString[] RegistrationPaths =
-        ["/Identity/Account/Register", "/Identity/Account/RegisterConfirmation", "/Identity/Account/ExternalLogin"];
 
     /// <summary>
     /// Every page's scripts, styles, fonts and fetches come from this origin, and no inline script runs, so injected
@@ -52,16 +52,6 @@ public static class AuthServerPipeline
         headers.XContentTypeOptions = "nosniff";
         // The verification URL carries the user code; keep it out of Referer headers.
         headers["Referrer-Policy"] = "no-referrer";
-        return next(context);
-    }
-
-    private static Task BlockSelfRegistration(HttpContext context, RequestDelegate next)
-    {
-        if (RegistrationPaths.Any(p => context.Request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)))
-        {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
-        }
         return next(context);
     }
 
