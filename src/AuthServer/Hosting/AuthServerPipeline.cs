@@ -1,6 +1,6 @@
-using AuthServer.Protocol;
 using AuthServer.Areas.Identity;
 using AuthServer.Localization;
+using AuthServer.Protocol;
 using Microsoft.AspNetCore.Diagnostics;
 
 namespace AuthServer.Hosting;
@@ -15,6 +15,8 @@ public static class AuthServerPipeline
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
         app.Use(SecurityHeaders);
+        // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
+        app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();
         app.UseCors();
         // OpenIddict answers these itself, inside the authentication middleware, so no endpoint carries their CORS
@@ -23,8 +25,6 @@ public static class AuthServerPipeline
             branch => branch.UseCors(Clients.ClientCorsPolicyProvider.Policy));
         app.UseAuthentication();
         app.UseAuthorization();
-        var selfRegistration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
-        app.UseIdentityPagesWeServe(selfRegistration);
         // Static files as endpoints, from the build's manifest: no file-system probe on every protocol request.
         app.MapStaticAssets();
         return app;
