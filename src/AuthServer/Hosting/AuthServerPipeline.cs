@@ -1,3 +1,5 @@
+using AuthServer.Areas.Identity;
+using AuthServer.Localization;
 using AuthServer.Protocol;
 using Microsoft.AspNetCore.Diagnostics;
 
@@ -9,9 +11,12 @@ public static class AuthServerPipeline
     public static WebApplication UseAuthServer(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseAuthServerLocalization();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
-        app.UseStatusCodePages();
+        app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
         app.Use(SecurityHeaders);
+        // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
+        app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();
         app.UseCors();
         // OpenIddict answers these itself, inside the authentication middleware, so no endpoint carries their CORS
@@ -20,8 +25,6 @@ public static class AuthServerPipeline
             branch => branch.UseCors(Clients.ClientCorsPolicyProvider.Policy));
         app.UseAuthentication();
         app.UseAuthorization();
-        var selfRegistration = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration;
-        if (!selfRegistration) app.Use(BlockSelfRegistration);
         // Static files as endpoints, from the build's manifest: no file-system probe on every protocol request.
         app.MapStaticAssets();
         return app;
@@ -32,9 +35,6 @@ public static class AuthServerPipeline
         OpenIddictSetup.OpenIdMetadataPath, OpenIddictSetup.OAuthMetadataPath, OpenIddictSetup.JwksPath,
         OpenIddictSetup.DevicePath, OpenIddictSetup.RevocationPath,
     };
-
-    private static readonly PathString[] RegistrationPaths =
-        ["/Identity/Account/Register", "/Identity/Account/RegisterConfirmation", "/Identity/Account/ExternalLogin"];
 
     /// <summary>
     /// Every page's scripts, styles, fonts and fetches come from this origin, and no inline script runs, so injected
@@ -52,16 +52,6 @@ public static class AuthServerPipeline
         headers.XContentTypeOptions = "nosniff";
         // The verification URL carries the user code; keep it out of Referer headers.
         headers["Referrer-Policy"] = "no-referrer";
-        return next(context);
-    }
-
-    private static Task BlockSelfRegistration(HttpContext context, RequestDelegate next)
-    {
-        if (RegistrationPaths.Any(p => context.Request.Path.StartsWithSegments(p, StringComparison.OrdinalIgnoreCase)))
-        {
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-            return Task.CompletedTask;
-        }
         return next(context);
     }
 

@@ -3,6 +3,7 @@ using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
+using AuthServer.Localization;
 using AuthServer.Protocol;
 using AuthServer.Tokens;
 using AuthServer.WebSignIn;
@@ -84,7 +85,9 @@ public static class AuthServerServices
             });
             options.DocInclusionPredicate((document, api) => api.GroupName == document);
         });
-        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests);
+        services.AddAuthServerLocalization();
+        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests).AddViewLocalization()
+            .AddDataAnnotationsLocalization(Languages.UseSharedResource);
         return builder;
     }
 

@@ -1,35 +1,47 @@
+using System.Globalization;
 using System.Text.Encodings.Web;
+using AuthServer.Localization;
+using Microsoft.AspNetCore.Diagnostics;
 
 namespace AuthServer.Hosting;
 
 /// <summary>
 /// A friendly error page written without the Razor pipeline, for answers given where no page runs: a request the
-/// server could not read, or a protocol request OpenIddict refused before any of our pages saw it. Never a stack trace.
+/// server could not read, a protocol request OpenIddict refused before any of our pages saw it, or a bare status code
+/// (404, 405…). Never a stack trace. Its words are translated like the pages'; a description that came from the
+/// protocol (RFC 6749 §5.2) has no translation and stays as it is.
 /// </summary>
 public static class ErrorPage
 {
+    // Chinese text stays readable in the page source rather than becoming character references.
+    private static readonly HtmlEncoder Encoder = HtmlEncoder.Create(System.Text.Unicode.UnicodeRanges.All);
+
     public static async Task WriteAsync(HttpContext context, int status, string title, string message, string? note = null)
     {
+        var text = Languages.For(context);
         var response = context.Response;
         response.StatusCode = status;
         response.ContentType = "text/html; charset=utf-8";
         response.Headers.CacheControl = "no-store";
-        var html = HtmlEncoder.Default;
+        var html = Encoder;
+        string Say(string english) => html.Encode(text[english]);
         await response.WriteAsync($$"""
             <!DOCTYPE html>
-            <html lang="en">
+            <html lang="{{html.Encode(CultureInfo.CurrentUICulture.Name is { Length: > 0 } name ? name : Languages.English)}}">
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <title>{{html.Encode(title)}} · AuthServer</title>
+                <meta name="color-scheme" content="light dark" />
+                <title>{{Say(title)}} · AuthServer</title>
                 <link rel="stylesheet" href="/css/site.css" />
             </head>
             <body>
             <header><a class="brand" href="/">AuthServer</a></header>
             <main>
-                <h1>{{html.Encode(title)}}</h1>
-                <p class="message bad" data-testid="result">{{html.Encode(message)}}</p>
-                {{(note is null ? "" : $"<p class=\"note\">{html.Encode(note)}</p>")}}
+                <h1>{{Say(title)}}</h1>
+                <p class="message bad" data-testid="result">{{Say(message)}}</p>
+                {{(note is null ? "" : $"<p class=\"note\">{Say(note)}</p>")}}
+                <p><a href="/">{{Say("Go to the home page")}}</a></p>
             </main>
             </body>
             </html>
@@ -39,4 +51,39 @@ public static class ErrorPage
     /// <summary>Whether the caller is a browser that wants a page rather than JSON.</summary>
     public static bool IsWanted(HttpRequest request) =>
         request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The body of a bare status code (one no endpoint wrote a body for), negotiated: a browser asking for HTML on a
+    /// path people visit gets the friendly page; an API or protocol client, or anyone else, gets problem details
+    /// (RFC 9457). Protocol endpoints write their own RFC 6749 §5.2 bodies, so this never replaces one.
+    /// </summary>
+    public static async Task WriteStatusCodePageAsync(StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        var code = context.Response.StatusCode;
+        if (IsWanted(context.Request) && !IsForMachines(context.Request.Path) && !HttpMethods.IsHead(context.Request.Method))
+        {
+            var (title, message) = Describe(code);
+            await WriteAsync(context, code, title, message);
+            return;
+        }
+        await TypedResults.Problem(statusCode: code).ExecuteAsync(context);
+    }
+
+    private static (string Title, string Message) Describe(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => ("Page not found", "There is nothing at this address. Check the link, or start again from the home page."),
+        StatusCodes.Status403Forbidden => ("Not allowed", "Your account may not open this page."),
+        StatusCodes.Status401Unauthorized => ("Please sign in", "This page needs you to be signed in."),
+        StatusCodes.Status405MethodNotAllowed => ("That did not work", "This page cannot be used that way. Go back and try again."),
+        StatusCodes.Status429TooManyRequests => ("Too many attempts", "Wait a minute, then try again."),
+        >= 500 => ("Something went wrong", "We could not complete that. Nothing was changed; please try again in a moment."),
+        _ => ("That did not work", "The request could not be completed. Go back and try again."),
+    };
+
+    /// <summary>The paths that answer applications, not people: the phone API, the protocol, metadata, health.</summary>
+    private static bool IsForMachines(PathString path) =>
+        path.StartsWithSegments("/api") || path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health")
+        || path.StartsWithSegments("/swagger") || path.StartsWithSegments(WebSignIn.SessionEndpoint.Path)
+        || (path.StartsWithSegments("/connect") && !path.StartsWithSegments(OpenIddictSetup.EndSessionPath));
 }

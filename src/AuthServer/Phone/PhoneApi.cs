@@ -3,7 +3,9 @@ using AuthServer.Data;
 using AuthServer.DeviceFlow;
 using AuthServer.Tokens;
 using AuthServer.Endpoints;
+using AuthServer.Localization;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Localization;
 using OpenIddict.Abstractions;
 
 namespace AuthServer.Phone;
@@ -39,7 +41,7 @@ public static class PhoneApi
 
     public static async Task<Results<Created<ScanResponse>, ProblemHttpResult>> ScanAsync(
         ScanRequest body, HttpContext context, DeviceFlowService flow, GuessLimiter guesses, ClientStore clients, ScopeCatalog scopes,
-        TimeProvider clock)
+        TimeProvider clock, IStringLocalizer<SharedResource> text)
     {
         var token = PhoneTokenFilter.TokenOf(context);
         var cancellationToken = context.RequestAborted;
@@ -70,9 +72,11 @@ public static class PhoneApi
             UserCode.Format(state.UserCode),
             new ClientSummary(state.ClientId, client?.DisplayName ?? state.ClientId, client?.LogoUri),
             new Requester(state.DeviceName, state.RequesterUserAgent, state.RequesterIp, state.CreatedAt,
-                UserAgentSummary.Describe(state.RequesterUserAgent)),
+                UserAgentSummary.Describe(state.RequesterUserAgent, text[UserAgentSummary.OnPattern])),
             state.Scopes,
-            [.. state.Scopes.Select(scopes.Describe)],
+            // What the phone shows its user is in the phone's language (its cookie or Accept-Language); the scope
+            // names beside them are the protocol's.
+            [.. state.Scopes.Select(scope => text[scopes.Describe(scope)].Value)],
             ticketExpiresAt,
             state.MatchNumber is { } number ? NumberMatching.Choices(number) : null));
     }

@@ -27,15 +27,18 @@ public static class UserAgentSummary
         ("Wget/", "Wget"),
     ];
 
+    /// <summary>How a browser and its system are joined, in English; a page passes its translation.</summary>
+    public const string OnPattern = "{0} on {1}";
+
     /// <summary>The summary, or null when the agent is missing or names neither a known browser nor a known system.</summary>
-    public static string? Describe(string? userAgent)
+    public static string? Describe(string? userAgent, string onPattern = OnPattern)
     {
         if (string.IsNullOrWhiteSpace(userAgent) || userAgent.Length > MaxLength) return null;
         var browser = BrowserOf(userAgent);
         var system = SystemOf(userAgent);
         return (browser, system) switch
         {
-            ({ } b, { } s) => $"{b} on {s}",
+            ({ } b, { } s) => string.Format(System.Globalization.CultureInfo.InvariantCulture, onPattern, b, s),
             ({ } b, null) => b,
             (null, { } s) => s,
             _ => null,

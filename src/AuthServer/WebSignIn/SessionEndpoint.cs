@@ -35,12 +35,12 @@ public static class SessionEndpoint
     {
         // The antiforgery check is done here rather than by the endpoint filter so that a failure is problem details.
         if (!context.Request.HasFormContentType || !await antiforgery.IsRequestValidAsync(context))
-            return Problem(StatusCodes.Status400BadRequest, "The request did not come from this server's sign-in page.",
+            return Problem(context, StatusCodes.Status400BadRequest, "The request did not come from this server's sign-in page.",
                 "Send the page's antiforgery token in a form POST from the same origin.");
 
         var (token, _) = await tokens.AuthenticateAsync(context);
         if (token is null || token.ClientId != BrowserBinding.ClientId)
-            return Problem(StatusCodes.Status401Unauthorized, "No valid access token of the sign-in page.",
+            return Problem(context, StatusCodes.Status401Unauthorized, "No valid access token of the sign-in page.",
                 "Present the access token the page's own device code was redeemed for, as a Bearer token.");
 
         // The token's linked device leads to its login request; the binding is checked against this browser's cookie.
@@ -51,13 +51,13 @@ public static class SessionEndpoint
                              select new { binding.Id, binding.BindingHash, binding.SessionIssuedAt })
             .FirstOrDefaultAsync(context.RequestAborted);
         if (request is null || !BrowserBinding.Matches(context.Request, request.BindingHash))
-            return Problem(StatusCodes.Status403Forbidden, "This sign-in belongs to another browser.",
+            return Problem(context, StatusCodes.Status403Forbidden, "This sign-in belongs to another browser.",
                 "Only the browser that showed the QR code can be signed in by it.");
 
         var user = await signIn.UserManager.FindByIdAsync(token.Subject);
         var now = clock.GetUtcNow();
         if (user is null || Accounts.IsLockedOut(user, now))
-            return Problem(StatusCodes.Status403Forbidden, "This account cannot sign in.", "The account is locked or no longer exists.");
+            return Problem(context, StatusCodes.Status403Forbidden, "This account cannot sign in.", "The account is locked or no longer exists.");
 
         // Single use: of concurrent exchanges exactly one moves the row; the others find it used. The audit event
         // commits with the move.
@@ -66,7 +66,7 @@ public static class SessionEndpoint
             var won = await db.BrowserSignIns.Where(b => b.Id == request.Id && b.SessionIssuedAt == null)
                 .ExecuteUpdateAsync(set => set.SetProperty(b => b.SessionIssuedAt, now), context.RequestAborted);
             if (won == 0)
-                return Problem(StatusCodes.Status409Conflict, "This sign-in has already been used.", "Scan a new QR code to sign in again.");
+                return Problem(context, StatusCodes.Status409Conflict, "This sign-in has already been used.", "Scan a new QR code to sign in again.");
             await Audit.WriteAsync(db, Audit.SignInSucceeded, now, user.Id, BrowserBinding.ClientId,
                 "Signed this browser in by scanning its QR code with the phone.", context.RequestAborted);
             await transaction.CommitAsync(context.RequestAborted);
@@ -90,8 +90,9 @@ public static class SessionEndpoint
             ? url
             : "/";
 
-    private static ProblemHttpResult Problem(int status, string title, string detail) =>
-        TypedResults.Problem(statusCode: status, title: title, detail: detail);
+    /// <summary>The title is what the sign-in page shows the reader, so it is in their language; the detail is for developers.</summary>
+    private static ProblemHttpResult Problem(HttpContext context, int status, string title, string detail) =>
+        TypedResults.Problem(statusCode: status, title: Localization.Languages.For(context)[title], detail: detail);
 
     /// <summary>The log category of the exchange.</summary>
     public sealed class SessionEndpointLog;

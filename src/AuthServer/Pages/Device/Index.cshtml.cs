@@ -1,10 +1,12 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
 using AuthServer.Endpoints;
+using AuthServer.Localization;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Localization;
 
 namespace AuthServer.Pages.Device;
 
@@ -13,7 +15,9 @@ namespace AuthServer.Pages.Device;
 /// approves or denies. Opening the consent view counts as the scan and claims the request for this account (§5.5).
 /// </summary>
 [Authorize]
-public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, GuessLimiter guesses, TimeProvider clock) : PageModel
+public sealed class IndexModel(
+    DeviceFlowService flow, ClientStore clients, ScopeCatalog scopes, GuessLimiter guesses, TimeProvider clock,
+    IStringLocalizer<SharedResource> text) : PageModel
 {
     public DevicePageState State { get; private set; } = DevicePageState.EnterCode;
     public ConsentViewModel? Consent { get; private set; }
@@ -92,16 +96,16 @@ public sealed class IndexModel(DeviceFlowService flow, ClientStore clients, Scop
         state.RequesterIp,
         Ago(clock.GetUtcNow() - state.CreatedAt),
         state.CreatedAt,
-        Phone.UserAgentSummary.Describe(state.RequesterUserAgent),
-        state.Scopes.Select(scopes.Describe).ToList(),
+        Phone.UserAgentSummary.Describe(state.RequesterUserAgent, text[Phone.UserAgentSummary.OnPattern]),
+        state.Scopes.Select(scope => text[scopes.Describe(scope)].Value).ToList(),
         state.MatchNumber is { } number ? NumberMatching.Choices(number) : null);
 
-    private static string Ago(TimeSpan elapsed) => elapsed.TotalSeconds switch
+    private string Ago(TimeSpan elapsed) => elapsed.TotalSeconds switch
     {
-        < 5 => "just now",
-        < 60 => $"{(int)elapsed.TotalSeconds} seconds ago",
-        < 120 => "a minute ago",
-        < 3600 => $"{(int)elapsed.TotalMinutes} minutes ago",
-        _ => $"{(int)elapsed.TotalHours} hours ago",
+        < 5 => text["just now"],
+        < 60 => text["{0} seconds ago", (int)elapsed.TotalSeconds],
+        < 120 => text["a minute ago"],
+        < 3600 => text["{0} minutes ago", (int)elapsed.TotalMinutes],
+        _ => text["{0} hours ago", (int)elapsed.TotalHours],
     };
 }

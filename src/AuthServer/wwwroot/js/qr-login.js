@@ -102,6 +102,9 @@
   const root = document.querySelector('[data-qr-login]');
   if (!root) return;
 
+  /** The page's words in the reader's language, written by the server (Pages/Shared/_QrSignIn.cshtml). */
+  const words = JSON.parse(root.querySelector('[data-qr-strings]').textContent);
+
   const ui = {
     panel: root.querySelector('[data-qr-panel]'),
     qr: root.querySelector('[data-testid="qr"]'),
@@ -192,7 +195,7 @@
   /** Starts a login request; with `previous`, it replaces that one (QR rotation) and the server supersedes it. */
   async function begin(previous) {
     const started = ++generation;
-    if (!previous) show('starting', 'Getting a code…');
+    if (!previous) show('starting', words.gettingCode);
 
     let answer;
     try {
@@ -210,7 +213,7 @@
       console.warn('qr-login: could not start a login request', error);
       if (previous) previous.rotating = false;
       // A failed rotation leaves the old code on screen; its own expiry takes over.
-      if (!previous && started === generation) fail('Could not get a sign-in code. Check your connection and try again.');
+      if (!previous && started === generation) fail(words.noCode);
       return;
     }
     if (started !== generation) return;
@@ -346,7 +349,7 @@
         // Only this page knows the device code, so only its own rotation supersedes it; seen here, it lost track.
         setStream('closed');
         close(request);
-        fail('This code was replaced by a newer one.');
+        fail(words.replaced);
         return true;
       default:
         return false;
@@ -372,7 +375,7 @@
   function redeem(request) {
     request.redeeming = true;
     cancel(request, request.rotateTimer);
-    show('approved', 'Approved on your phone — signing you in…');
+    show('approved', words.approved);
     poll(request);
   }
 
@@ -409,7 +412,7 @@
         return;
       default:
         close(request);
-        fail('Sign-in did not complete. Try again.');
+        fail(words.incomplete);
         return;
     }
     schedulePoll(request);
@@ -426,7 +429,7 @@
   /** The tokens are this page's proof of the approval: the server turns them into this browser's session. */
   async function signedIn(request, tokens) {
     close(request);
-    show('signing-in', 'Approved on your phone — signing you in…');
+    show('signing-in', words.approved);
     let response;
     let body;
     try {
@@ -443,31 +446,32 @@
       body = await readJson(response);
     } catch (error) {
       console.warn('qr-login: the session request failed', error);
-      fail('Approved, but this browser could not be signed in. Check your connection and try again.');
+      fail(words.sessionOffline);
       return;
     }
     if (!response.ok || typeof body.location !== 'string' || !body.location.startsWith('/')) {
-      fail(body.title || 'Approved, but this browser could not be signed in. Try again.');
+      // The endpoint writes its problem's title in the reader's language (it serves this page only).
+      fail(body.title || words.sessionFailed);
       return;
     }
-    show('signed-in', 'Signed in — one moment…');
+    show('signed-in', words.signedIn);
     location.assign(body.location);
   }
 
   function denied(request) {
     close(request);
-    show('denied', 'Denied on your phone', { retry: 'again' });
+    show('denied', words.denied, { retry: 'again' });
   }
 
   function expired(request) {
     if (request !== current || request.closed || request.redeeming) return;
     close(request);
     if (!request.scanned && rotations >= MAX_ROTATIONS)
-      show('expired', 'This code has expired. Reload to try again.', { retry: 'reload' });
+      show('expired', words.expiredReload, { retry: 'reload' });
     else if (request.scanned)
-      show('expired', 'This code expired before it was confirmed on your phone.', { retry: 'again' });
+      show('expired', words.expiredScanned, { retry: 'again' });
     else
-      show('expired', 'This code has expired.', { retry: 'again' });
+      show('expired', words.expired, { retry: 'again' });
   }
 
   function fail(message) {
@@ -495,7 +499,7 @@
     ui.retry.hidden = !retry;
     if (retry) {
       retryMode = retry;
-      ui.retry.textContent = retry === 'reload' ? 'Reload' : 'Try again';
+      ui.retry.textContent = retry === 'reload' ? words.reload : words.tryAgain;
     }
   }
 
@@ -508,21 +512,21 @@
   }
 
   function showWaiting() {
-    show('pending', 'Scan with your phone');
+    show('pending', words.waiting);
   }
 
   /** The stream never says who scanned: the screen may be an attacker's (RFC 8628 §5.4); the phone shows who asks. */
   function showScanned(number) {
-    show('scanned', 'Scanned — confirm on your phone');
+    show('scanned', words.scanned);
     if (number !== undefined && number !== null) {
-      ui.number.textContent = `Pick ${number} on your phone`;
+      ui.number.textContent = words.pickNumber.replace('{number}', String(number));
       ui.number.hidden = false;
     }
   }
 
   ui.qr.addEventListener('error', () => {
     if (current && !current.closed)
-      ui.statusText.textContent = 'The QR code could not be loaded: enter the code below on your phone instead.';
+      ui.statusText.textContent = words.qrFailed;
   });
 
   ui.retry.addEventListener('click', () => {

@@ -1,6 +1,6 @@
 // The phone app's screens: sign in once, then scan (or type) a waiting screen's code, see who is asking, and
 // approve or deny; plus the account's linked devices. Every word comes from strings.js.
-import { strings, format } from "./strings.js";
+import { strings, format, language } from "./strings.js";
 import { account, api, finishSignIn, OfflineError, signIn, SignedOutError, signOutLocally } from "./auth.js";
 import { CameraError, startScanning } from "./scanner.js";
 
@@ -27,6 +27,7 @@ function showLoading(text) {
 }
 
 function fillStaticText() {
+  document.documentElement.lang = language;
   for (const element of document.querySelectorAll("[data-text]")) element.textContent = strings[element.dataset.text];
 }
 
@@ -169,7 +170,7 @@ function showConfirm(answer) {
   $("[data-ip]").textContent = requester.ip || strings.unknown;
   const asked = $("[data-asked]");
   asked.dateTime = requester.created_at;
-  asked.textContent = new Date(requester.created_at).toLocaleString();
+  asked.textContent = new Date(requester.created_at).toLocaleString(language);
   $("[data-user-code]").textContent = answer.user_code;
   $("[data-user-agent]").textContent = requester.user_agent || strings.unknown;
   $("[data-scopes]").replaceChildren(...(answer.scope_descriptions ?? answer.scopes).map((text) => {
@@ -260,7 +261,7 @@ function deviceItem(device) {
   const lastUsed = document.createElement("time");
   lastUsed.dateTime = device.last_used_at;
   lastUsed.dataset.testid = "last-used";
-  lastUsed.textContent = format(strings.lastUsed, { time: new Date(device.last_used_at).toLocaleString() });
+  lastUsed.textContent = format(strings.lastUsed, { time: new Date(device.last_used_at).toLocaleString(language) });
   when.append(lastUsed, document.createTextNode(device.ip ? ` · ${device.ip}` : ""));
   item.append(name, client);
   if (device.current) {

@@ -1,7 +1,7 @@
 // The phone app's service worker: it keeps the app's own files (the shell) so the app opens, and can say it is
 // offline, without a network. It never touches the API, the sign-in or the token endpoint: those must always reach
 // the server. The shell is fetched from the network first, so a new version is used as soon as it is online.
-const CACHE = "authserver-phone-shell-v1";
+const CACHE = "authserver-phone-shell-v2";
 const SHELL = [
   "/phone/",
   "/phone/app.css",

@@ -22,10 +22,10 @@ public sealed class LoginModel(
 {
     public sealed class InputModel
     {
-        [Required, EmailAddress]
+        [Required(ErrorMessage = "Enter your email address."), EmailAddress(ErrorMessage = "That is not an email address.")]
         public string Email { get; set; } = "";
 
-        [Required, DataType(DataType.Password)]
+        [Required(ErrorMessage = "Enter your password."), DataType(DataType.Password)]
         public string Password { get; set; } = "";
 
         public bool RememberMe { get; set; }
