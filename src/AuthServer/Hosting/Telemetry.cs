@@ -101,8 +101,21 @@ public static class StructuredLogs
 {
     public const string FormatKey = "Logging:Format";
 
+    /// <summary>
+    /// Categories that log secrets below a level, and the lowest level they may log at whatever the configuration says.
+    /// OpenIddict 7.8's dispatchers log every request and response at Information with <c>device_code</c>,
+    /// <c>code_verifier</c> and the antiforgery token unredacted, and at Trace every token they create or validate
+    /// (LogSecretsTests finds them); nothing else does at any level.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, LogLevel> Floors = new Dictionary<string, LogLevel>(StringComparer.Ordinal)
+    {
+        ["OpenIddict.Server.OpenIddictServerDispatcher"] = LogLevel.Warning,
+        ["OpenIddict.Validation.OpenIddictValidationDispatcher"] = LogLevel.Warning,
+    };
+
     public static void Configure(ILoggingBuilder logging, IConfiguration configuration)
     {
+        logging.Services.PostConfigure<LoggerFilterOptions>(EnforceFloors);
         if (!string.Equals(configuration[FormatKey], "json", StringComparison.OrdinalIgnoreCase)) return;
         logging.AddJsonConsole(options =>
         {
@@ -112,5 +125,52 @@ public static class StructuredLogs
             options.JsonWriterOptions = new System.Text.Json.JsonWriterOptions { Indented = false };
         });
         logging.Services.Configure<ConsoleLoggerOptions>(options => options.FormatterName = ConsoleFormatterNames.Json);
+    }
+
+    /// <summary>
+    /// Runs after every other filter setting (appsettings, environment, code), so no configuration lowers a floor:
+    /// rules for a floored category, or a more specific one, are raised to it, and each provider that has rules of
+    /// its own (<c>Logging:Console:LogLevel</c>…) gets a rule for the category at the level it would have chosen, or
+    /// the floor if that is lower, since a provider with rules of its own reads only those. A rule added last wins a tie.
+    /// </summary>
+    private static void EnforceFloors(LoggerFilterOptions options)
+    {
+        for (var i = 0; i < options.Rules.Count; i++)
+        {
+            var rule = options.Rules[i];
+            foreach (var (category, floor) in Floors)
+                if (rule.CategoryName?.StartsWith(category, StringComparison.OrdinalIgnoreCase) == true && (rule.LogLevel ?? LogLevel.Trace) < floor)
+                    options.Rules[i] = new LoggerFilterRule(rule.ProviderName, rule.CategoryName, floor, rule.Filter);
+        }
+        var providers = options.Rules.Select(rule => rule.ProviderName).Append(null).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        foreach (var provider in providers)
+            foreach (var (category, floor) in Floors)
+            {
+                var chosen = LevelFor(options, provider, category);
+                options.Rules.Add(new LoggerFilterRule(provider, category, chosen > floor ? chosen : floor, filter: null));
+            }
+    }
+
+    /// <summary>
+    /// The level the logging rules choose for a provider and category, as Microsoft.Extensions.Logging chooses it: of
+    /// the rules that apply, the provider's own before general ones, then the longest category, then the last.
+    /// </summary>
+    private static LogLevel LevelFor(LoggerFilterOptions options, string? provider, string category)
+    {
+        LoggerFilterRule? chosen = null;
+        foreach (var rule in options.Rules)
+        {
+            if (rule.ProviderName is not null && !string.Equals(rule.ProviderName, provider, StringComparison.OrdinalIgnoreCase)) continue;
+            if (rule.CategoryName is not null && !category.StartsWith(rule.CategoryName, StringComparison.OrdinalIgnoreCase)) continue;
+            if (chosen is not null)
+            {
+                if (chosen.ProviderName is not null && rule.ProviderName is null) continue;
+                var moreSpecificProvider = chosen.ProviderName is null && rule.ProviderName is not null;
+                if (!moreSpecificProvider && chosen.CategoryName is not null
+                    && (rule.CategoryName is null || chosen.CategoryName.Length > rule.CategoryName.Length)) continue;
+            }
+            chosen = rule;
+        }
+        return chosen?.LogLevel ?? options.MinLevel;
     }
 }
