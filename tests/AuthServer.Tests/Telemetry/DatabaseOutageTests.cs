@@ -85,6 +85,8 @@ public sealed class DatabaseOutageTests
         answer.Error.ShouldBe("temporarily_unavailable");
         answer.Get("error_description").ShouldContain("database");
         answer.Response.Headers.CacheControl!.NoStore.ShouldBeTrue();
+        // The exception handler clears the headers; the correlation id is put back, so the caller can quote it.
+        answer.Response.Headers.GetValues(AuthServer.Hosting.CorrelationId.Header).Single().ShouldNotBeNullOrEmpty();
         ShouldAskToRetry(answer.Response);
     }
 
