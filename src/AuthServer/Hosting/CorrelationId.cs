@@ -6,7 +6,7 @@ namespace AuthServer.Hosting;
 /// <summary>
 /// One id per request that ties its log lines together and that a caller can quote: a well-formed incoming
 /// <c>X-Correlation-Id</c> (a caller's or a proxy's own), else the W3C trace id (from <c>traceparent</c> when the caller
-/// sent one, so logs and traces share it), else a fresh one. It is echoed in the response's <c>X-Correlation-Id</c>
+/// sent one, so logs and traces share it), else the request's own identifier. It is echoed in the response's <c>X-Correlation-Id</c>
 /// and is the <c>CorrelationId</c> of the log scope, so every line of the request carries it.
 /// </summary>
 public static class CorrelationId
@@ -14,15 +14,23 @@ public static class CorrelationId
     public const string Header = "X-Correlation-Id";
     public const string ScopeKey = "CorrelationId";
     private const int MaxLength = 64;
-    private static readonly object ItemKey = new();
 
-    /// <summary>The request's correlation id, once the middleware has run.</summary>
-    public static string? Of(HttpContext context) => context.Items[ItemKey] as string;
+    /// <summary>
+    /// The request's correlation id. It is worked out again rather than stored: the same request gives the same
+    /// answer, and nothing is allocated to keep it on every request (polls come every few seconds from every screen).
+    /// </summary>
+    public static string Of(HttpContext context)
+    {
+        if (context.Request.Headers[Header] is [{ } given] && IsWellFormed(given)) return given;
+        if (Activity.Current is { } activity && activity.TraceId != default) return activity.TraceId.ToHexString();
+        // ASP.NET Core makes the request's activity whenever anything logs or listens, so this is rare.
+        return TraceIdOf(context.Request.Headers.TraceParent) ?? context.TraceIdentifier;
+    }
 
     /// <summary>Puts the id back on a response whose headers were cleared (the exception handler clears them).</summary>
     public static void Echo(HttpContext context)
     {
-        if (Of(context) is { } id && !context.Response.HasStarted) context.Response.Headers[Header] = id;
+        if (!context.Response.HasStarted) context.Response.Headers[Header] = Of(context);
     }
 
     /// <summary>
@@ -50,13 +58,6 @@ public static class CorrelationId
         return traceId.ContainsAnyExcept('0') ? traceId.ToString() : null;
     }
 
-    internal static string Choose(HttpContext context)
-    {
-        if (context.Request.Headers[Header] is [{ } given] && IsWellFormed(given)) return given;
-        if (Activity.Current is { } activity && activity.TraceId != default) return activity.TraceId.ToHexString();
-        return TraceIdOf(context.Request.Headers.TraceParent) ?? ActivityTraceId.CreateRandom().ToHexString();
-    }
-
     /// <summary>Runs first, before the server's own pipeline, so even the exception handler's log lines carry the id.</summary>
     internal sealed class StartupFilter(ILoggerFactory loggers) : IStartupFilter
     {
@@ -66,8 +67,7 @@ public static class CorrelationId
         {
             app.Use(async (context, nextMiddleware) =>
             {
-                var id = Choose(context);
-                context.Items[ItemKey] = id;
+                var id = Of(context);
                 context.Response.Headers[Header] = id;
                 using (_logger.BeginScope(new Scope(id)))
                     await nextMiddleware(context);
