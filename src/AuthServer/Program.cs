@@ -6,6 +6,7 @@ using AuthServer.WebSignIn;
 // Configuration is read once at start-up: a watcher on the content root would wake on every SQLite commit there.
 var builder = WebApplication.CreateBuilder([.. args, "--hostBuilder:reloadConfigOnChange=false"]);
 builder.AddAuthServer();                        // options, storage, identity, protocol services
+builder.AddTelemetry();                         // health checks, metrics, traces, JSON logs, correlation ids, 503 on outages
 
 var app = builder.Build();
 if (await AdminCommands.TryRunAsync(app, args)) return;   // hash-secret, rotate-keys, create-admin
@@ -19,6 +20,7 @@ app.MapPhoneWebApp();                           // /phone/: the phone web app (s
 app.MapSwagger();                               // /swagger/phone/swagger.json (an endpoint: no middleware on every request)
 app.MapRazorPages();                            // /, /device, /consent, /account/devices and the Identity pages
 app.MapHealthEndpoints();                       // /health/live, /health/ready
+app.MapMetrics();                               // /metrics (Prometheus text), when Telemetry:Prometheus:Enabled
 app.Run();
 
 public partial class Program;

@@ -1,6 +1,7 @@
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
+using AuthServer.Hosting;
 using Microsoft.EntityFrameworkCore;
 
 namespace AuthServer.DeviceFlow;
@@ -24,7 +25,7 @@ public enum ScanOutcome
 /// </summary>
 public sealed class DeviceFlowService(
     IServiceProvider services, DeviceAuthorizationSql sql, LiveRequestCache cache, ClientStore clients, TimeProvider clock,
-    ILogger<DeviceFlowService> logger)
+    AuthServerMetrics metrics, ILogger<DeviceFlowService> logger)
 {
     /// <summary>
     /// EF, for the rare paths only. Resolved on first use, so the common ones (and a push stream that stays open for
@@ -41,6 +42,8 @@ public sealed class DeviceFlowService(
 
     public async Task<DeviceAuthorizationState> CreateAsync(NewRequest request, CancellationToken cancellationToken)
     {
+        using var span = AuthServerTraces.Source.StartActivity("login_request.create");
+        span?.SetTag(AuthServerTraces.LoginRequestIdTag, request.Id).SetTag(AuthServerTraces.ClientIdTag, request.Client.ClientId);
         var now = clock.GetUtcNow();
         var entity = new DeviceAuthorization
         {
@@ -61,6 +64,7 @@ public sealed class DeviceFlowService(
         await sql.InsertAsync(entity, cancellationToken);
         var state = DeviceAuthorizationState.From(entity);
         cache.Add(entity.DeviceCodeHash, state);
+        metrics.DeviceAuthorizationStarted();
         return state;
     }
 
@@ -72,9 +76,12 @@ public sealed class DeviceFlowService(
     /// </summary>
     public async Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, CancellationToken cancellationToken)
     {
+        using var span = AuthServerTraces.Source.StartActivity("login_request.redeem");
+        span?.SetTag(AuthServerTraces.LoginRequestIdTag, id);
         var redeemed = await sql.RedeemAsync(id, linkedDeviceId, clock.GetUtcNow(), cancellationToken);
         if (redeemed is not null) Publish(redeemed);
         else await ReloadAsync(id, cancellationToken);
+        span?.SetTag(AuthServerTraces.OutcomeTag, redeemed is null ? "not_approved" : "redeemed");
         return redeemed;
     }
 
@@ -113,6 +120,17 @@ public sealed class DeviceFlowService(
     public async Task<ScanResult> ScanAsync(
         DeviceAuthorizationState request, string userId, string? phoneDeviceId, CancellationToken cancellationToken)
     {
+        using var span = AuthServerTraces.Source.StartActivity("login_request.scan");
+        span?.SetTag(AuthServerTraces.LoginRequestIdTag, request.Id).SetTag(AuthServerTraces.ClientIdTag, request.ClientId);
+        var result = await ClaimAsync(request, userId, phoneDeviceId, cancellationToken);
+        metrics.Scanned(phone: phoneDeviceId is not null, result.Outcome);
+        span?.SetTag(AuthServerTraces.OutcomeTag, result.Outcome.ToString());
+        return result;
+    }
+
+    private async Task<ScanResult> ClaimAsync(
+        DeviceAuthorizationState request, string userId, string? phoneDeviceId, CancellationToken cancellationToken)
+    {
         var matchNumber = clients.Find(request.ClientId)?.NumberMatching == true ? NumberMatching.NewNumber() : (int?)null;
         var now = clock.GetUtcNow();
         string? ticket = null;
@@ -147,6 +165,17 @@ public sealed class DeviceFlowService(
     /// number-matching clients an approval must carry the screen's number; a wrong one denies the request.
     /// </summary>
     public async Task<(DecisionOutcome Outcome, DeviceAuthorizationState? State)> DecideAsync(
+        string id, string userId, bool approve, int? number, TicketProof? ticket, CancellationToken cancellationToken)
+    {
+        using var span = AuthServerTraces.Source.StartActivity("login_request.decide");
+        span?.SetTag(AuthServerTraces.LoginRequestIdTag, id);
+        var result = await DecideOnceAsync(id, userId, approve, number, ticket, cancellationToken);
+        metrics.Decided(phone: ticket is not null, result.Outcome);
+        span?.SetTag(AuthServerTraces.OutcomeTag, result.Outcome.ToString());
+        return result;
+    }
+
+    private async Task<(DecisionOutcome Outcome, DeviceAuthorizationState? State)> DecideOnceAsync(
         string id, string userId, bool approve, int? number, TicketProof? ticket, CancellationToken cancellationToken)
     {
         // One statement checks the claim, the ticket and the number, decides, and spends the ticket (single-use,

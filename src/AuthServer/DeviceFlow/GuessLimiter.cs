@@ -11,7 +11,7 @@ namespace AuthServer.DeviceFlow;
 /// user code (the verification page, a phone scan) counts against the client IP and, when someone
 /// is signed in, against the account, unknown codes included. Fixed one-minute windows, on the server's clock.
 /// </summary>
-public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions> options)
+public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions> options, AuthServerMetrics metrics)
 {
     public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
 
@@ -33,6 +33,7 @@ public sealed class GuessLimiter(TimeProvider clock, IOptions<AuthServerOptions>
     public async Task<TimeSpan?> TryAcquireAsync(HttpContext context, string? userId)
     {
         var (retryAfter, firstRefusal) = Acquire(context, userId);
+        if (retryAfter is not null) metrics.UserCodeLookupRefused();
         if (firstRefusal)
             await Audit.WriteAsync(context.RequestServices.GetRequiredService<AuthServerDbContext>(), Audit.UserCodeRateLimited, clock.GetUtcNow(),
                 userId, null, $"More than {options.Value.UserCodeLookupsPerMinute} user-code lookups in a minute from {AddressOf(context)}; refused until the window ends.",

@@ -19,7 +19,7 @@ public static class RefreshReuseHandlers
     public const int MaxPresentations = 2;
 
     public sealed class CountPresentations(AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens,
-        TimeProvider clock, ILogger<CountPresentations> logger) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+        TimeProvider clock, Hosting.AuthServerMetrics metrics, ILogger<CountPresentations> logger) : IOpenIddictServerHandler<ProcessAuthenticationContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
             .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
@@ -58,6 +58,7 @@ public static class RefreshReuseHandlers
             await EndForReuseAsync(db, authorizations, tokens, authorizationId, context.RefreshTokenPrincipal.GetClaim(Claims.Subject), context.ClientId,
                 $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.", clock, context.CancellationToken);
             logger.LogWarning("Refresh token reuse: device {DeviceId} logged out", authorizationId);
+            metrics.RefreshTokenReused(afterLeeway: false);
             context.Reject(Errors.InvalidGrant, "The refresh token was already used; the session has been revoked for safety.");
         }
     }
@@ -117,7 +118,8 @@ public static class RefreshReuseHandlers
     /// event that reuse deserves; OpenIddict then finds it ended.
     /// </summary>
     public sealed class AuditReuseAfterLeeway(AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens,
-        Microsoft.Extensions.Options.IOptions<Hosting.TokenOptions> options, TimeProvider clock, ILogger<AuditReuseAfterLeeway> logger)
+        Microsoft.Extensions.Options.IOptions<Hosting.TokenOptions> options, TimeProvider clock, Hosting.AuthServerMetrics metrics,
+        ILogger<AuditReuseAfterLeeway> logger)
         : IOpenIddictServerHandler<ValidateTokenContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenContext>()
@@ -138,6 +140,7 @@ public static class RefreshReuseHandlers
 
             var deviceId = principal.GetAuthorizationId();
             logger.LogWarning("Refresh token reuse after the leeway: device {DeviceId} is logged out", deviceId);
+            metrics.RefreshTokenReused(afterLeeway: true);
             await EndForReuseAsync(db, authorizations, tokens, deviceId, principal.GetClaim(Claims.Subject), context.Request.ClientId,
                 $"A rotated refresh token was presented again after the leeway; device {deviceId} logged out.", clock, context.CancellationToken);
         }

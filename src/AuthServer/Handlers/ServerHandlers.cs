@@ -46,6 +46,7 @@ public static class ServerHandlers
         server.AddEventHandler(RefreshReuseHandlers.LinkSuccessor.Descriptor);
         server.AddEventHandler(TokenHandlers.FollowRedemption.Descriptor);
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
+        server.AddEventHandler(TelemetryHandlers.CountIssuedTokens.Descriptor);
 
         // Introspection endpoint.
         server.AddEventHandler(IntrospectionHandlers.AttachOurClaims.Descriptor);

@@ -1,5 +1,6 @@
 using AuthServer.Clients;
 using AuthServer.DeviceFlow;
+using AuthServer.Hosting;
 using Microsoft.AspNetCore;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -18,7 +19,8 @@ public static class TokenHandlers
     /// the checks is §3.5's: unknown → wrong client → wrong key → finished (redeemed, superseded, denied, expired) →
     /// slow_down / authorization_pending.
     /// </summary>
-    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, TimeProvider clock)
+    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, TimeProvider clock,
+        AuthServerMetrics metrics)
         : IOpenIddictServerHandler<ValidateTokenRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
@@ -67,7 +69,7 @@ public static class TokenHandlers
                 context.Transaction.Properties[DeferredProperty] = live;
                 return;
             }
-            Answer(context, live, clock.GetUtcNow());
+            Answer(context, live, clock.GetUtcNow(), metrics);
         }
     }
 
@@ -75,7 +77,7 @@ public static class TokenHandlers
     /// For confidential clients, the same answers once OpenIddict has authenticated the client, still before it reads
     /// the device code.
     /// </summary>
-    public sealed class AnswerDeferredPoll(TimeProvider clock) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    public sealed class AnswerDeferredPoll(TimeProvider clock, AuthServerMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
             .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
@@ -87,7 +89,7 @@ public static class TokenHandlers
         public ValueTask HandleAsync(ProcessAuthenticationContext context)
         {
             if (context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live)
-                Answer(context, live, clock.GetUtcNow());
+                Answer(context, live, clock.GetUtcNow(), metrics);
             return ValueTask.CompletedTask;
         }
     }
@@ -188,31 +190,42 @@ public static class TokenHandlers
     public const string WrongKey = "This login request is bound to a DPoP key: send a proof made with it.";
 
     /// <summary>The answer for a request that is not approved; an approved one is left to OpenIddict.</summary>
-    public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now)
+    public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
     {
         var state = live.State;
         switch (state.Status)
         {
             case DeviceAuthorizationStatus.Redeemed:
+                metrics.Polled(AuthServerMetrics.PollResults.Redeemed);
                 context.Reject(Errors.InvalidGrant, "The device code has already been used.");
                 return;
             case DeviceAuthorizationStatus.Superseded:
+                metrics.Polled(AuthServerMetrics.PollResults.Superseded);
                 context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
                 return;
             case DeviceAuthorizationStatus.Denied:
+                metrics.Polled(AuthServerMetrics.PollResults.Denied);
                 context.Reject(Errors.AccessDenied, "The user denied the request.");
                 return;
             case var _ when state.IsExpired(now):
+                metrics.Polled(AuthServerMetrics.PollResults.Expired);
                 context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
                 return;
             case DeviceAuthorizationStatus.Approved:
+                metrics.Polled(AuthServerMetrics.PollResults.Approved);
                 return;
         }
         // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
         // always gets its tokens, however soon it came.
         if (live.RecordPendingPoll(now))
+        {
+            metrics.Polled(AuthServerMetrics.PollResults.SlowDown);
             context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
+        }
         else
+        {
+            metrics.Polled(AuthServerMetrics.PollResults.Pending);
             context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
+        }
     }
 }

@@ -43,6 +43,7 @@ public static class AuthServerStartup
                 throw new InvalidOperationException("Demo user: " + string.Join(" ", result.Errors.Select(e => e.Description)));
         }
         // Development only: the demo credentials are in appsettings.Development.json anyway.
-        logger.LogWarning("Development demo user: {Email} / {Password}", demo.Email, demo.Password);
+        // The password stays out of the log like every other secret (docs/operations.md#logs); it is in Demo:Password.
+        logger.LogWarning("Development demo user: {Email} (its password is Demo:Password in the configuration)", demo.Email);
     }
 }

@@ -23,7 +23,7 @@ public static class DeviceEventsEndpoint
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
 
     public static async Task<IResult> HandleAsync(
-        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, TimeProvider clock)
+        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, TimeProvider clock, Hosting.AuthServerMetrics metrics)
     {
         var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
         if (error is not null) return error;
@@ -53,7 +53,7 @@ public static class DeviceEventsEndpoint
             && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
             await flow.ReloadAsync(live.State.Id, context.RequestAborted);
 
-        return new EventStream(live, clock);
+        return new EventStream(live, clock, metrics);
     }
 
     /// <summary>The event for a snapshot: its name, its id and whether the stream ends with it.</summary>
@@ -74,7 +74,7 @@ public static class DeviceEventsEndpoint
     /// the keep-alive ping needs. Ten thousand of these stay open at once, so a stream holds no scoped service and reads
     /// nothing from the database: every event comes from the node's snapshot of the request.
     /// </summary>
-    private sealed class EventStream(LiveRequest live, TimeProvider clock) : IResult
+    private sealed class EventStream(LiveRequest live, TimeProvider clock, Hosting.AuthServerMetrics metrics) : IResult
     {
         public async Task ExecuteAsync(HttpContext context)
         {
@@ -87,6 +87,7 @@ public static class DeviceEventsEndpoint
 
             int? lastSent = null;
             var pingDue = clock.GetUtcNow() + PingInterval;
+            metrics.PushStreamOpened();
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
@@ -119,6 +120,10 @@ public static class DeviceEventsEndpoint
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 // The screen went away.
+            }
+            finally
+            {
+                metrics.PushStreamClosed();
             }
         }
 

@@ -57,8 +57,12 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
     public string DatabasePath => Path.Combine(_databaseDirectory, "authserver.db");
 
+    /// <summary>The server's connection string; a test may add keywords (e.g. a short busy timeout) before it starts.</summary>
+    public string ConnectionString { get; set; }
+
     public AuthServerFactory()
     {
+        ConnectionString = $"Data Source={DatabasePath}";
         _settings = new Dictionary<string, string?>
         {
             [$"Clients:{SecretClientId}:DisplayName"] = "Test confidential device",
@@ -104,7 +108,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("ConnectionStrings:AuthServer", $"Data Source={DatabasePath}");
+        builder.UseSetting("ConnectionStrings:AuthServer", ConnectionString);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
         builder.ConfigureTestServices(services =>

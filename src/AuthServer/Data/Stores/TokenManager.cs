@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Runtime.ExceptionServices;
 using AuthServer.Data.Entities;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
@@ -32,6 +33,41 @@ public sealed class TokenManager(IOpenIddictTokenCache<Token> cache, ILogger<Ope
 
     public override ValueTask<Token?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken = default) =>
         identifier is { Length: > MaxReferenceIdLength } ? ValueTask.FromResult<Token?>(null) : base.FindByReferenceIdAsync(identifier, cancellationToken);
+
+    // OpenIddict's Try* methods answer false for any failed write, and the token endpoint then says the code was
+    // already redeemed (invalid_grant): a final answer, so an RFC 8628 client gives up on a login that an outage of a
+    // few seconds only delayed. A database outage is rethrown instead; the request answers 503 with Retry-After
+    // (Hosting/DatabaseOutage) and the client polls again. The manager is scoped, so the outage seen is this request's.
+    private ExceptionDispatchInfo? _outage;
+
+    public override async ValueTask UpdateAsync(Token token, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await base.UpdateAsync(token, cancellationToken);
+        }
+        catch (Exception error) when (Hosting.DatabaseOutage.IsOutage(error))
+        {
+            _outage = ExceptionDispatchInfo.Capture(error);
+            throw;
+        }
+    }
+
+    public override async ValueTask<bool> TryRedeemAsync(Token token, CancellationToken cancellationToken = default) =>
+        await base.TryRedeemAsync(token, cancellationToken) || ThrowOutage();
+
+    public override async ValueTask<bool> TryRevokeAsync(Token token, CancellationToken cancellationToken = default) =>
+        await base.TryRevokeAsync(token, cancellationToken) || ThrowOutage();
+
+    public override async ValueTask<bool> TryRejectAsync(Token token, CancellationToken cancellationToken = default) =>
+        await base.TryRejectAsync(token, cancellationToken) || ThrowOutage();
+
+    /// <summary>False (a lost race) unless the write failed for an outage, which is rethrown.</summary>
+    private bool ThrowOutage()
+    {
+        if (Interlocked.Exchange(ref _outage, null) is { } outage) outage.Throw();
+        return false;
+    }
 
     /// <summary>The checks of a token's consistency that need no query; its reference identifier's uniqueness is the index's.</summary>
     public override IAsyncEnumerable<ValidationResult> ValidateAsync(Token token, CancellationToken cancellationToken = default)
