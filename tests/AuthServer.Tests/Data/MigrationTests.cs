@@ -12,7 +12,7 @@ public sealed class MigrationTests
     public void The_migrations_hold_every_change_of_the_model()
     {
         // The context the EF tools build, so this fails exactly when "dotnet ef migrations add" would add something.
-        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+        using var db = new SqliteDesignTimeFactory().CreateDbContext([]);
 
         db.Database.GetMigrations().ShouldContain(id => id.EndsWith("_Initial", StringComparison.Ordinal));
         db.Database.HasPendingModelChanges().ShouldBeFalse("the model changed: add a migration (docs/operations.md)");
@@ -30,7 +30,7 @@ public sealed class MigrationTests
         tokens.Get("refresh_token").ShouldNotBeNullOrEmpty();
         await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
         await connection.OpenAsync();
-        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+        using var db = new SqliteDesignTimeFactory().CreateDbContext([]);
         (await ColumnAsync(connection, "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY \"MigrationId\""))
             .ShouldBe(db.Database.GetMigrations());
         (await ColumnAsync(connection, "PRAGMA journal_mode")).ShouldBe(["wal"]);
