@@ -5,10 +5,24 @@
 // (dotnet ef is the dotnet-ef of .config/dotnet-tools.json; "dotnet tool run dotnet-ef ..." is the same command.)
 // Start-up applies them; tests/AuthServer.Tests/Data/MigrationTests.cs fails while the model has changes either set lacks.
 
+using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Design;
 
 namespace AuthServer.Data;
+
+internal static class DesignTimeModel
+{
+    /// <summary>
+    /// Identity's part of the model reads <see cref="IdentityOptions"/> from the application's services: the server's
+    /// AddDefaultIdentity limits key columns to 128 characters, so the tools must build the model with the same limit,
+    /// or a migration would not match the model the server checks at start-up.
+    /// </summary>
+    public static DbContextOptionsBuilder<T> WithServerIdentityOptions<T>(this DbContextOptionsBuilder<T> options) where T : DbContext =>
+        options.UseApplicationServiceProvider(new ServiceCollection()
+            .Configure<IdentityOptions>(identity => identity.Stores.MaxLengthForKeys = 128)
+            .BuildServiceProvider());
+}
 
 /// <summary>
 /// The SQLite context the EF tools build to read the model, so <c>dotnet ef</c> needs neither the host nor its
@@ -18,7 +32,7 @@ namespace AuthServer.Data;
 public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteAuthServerDbContext>
 {
     public SqliteAuthServerDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<SqliteAuthServerDbContext>().UseSqlite("Data Source=authserver.db").Options);
+        new(new DbContextOptionsBuilder<SqliteAuthServerDbContext>().UseSqlite("Data Source=authserver.db").WithServerIdentityOptions().Options);
 }
 
 /// <summary>
@@ -28,5 +42,5 @@ public sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<Sqlite
 public sealed class PostgreSqlDesignTimeFactory : IDesignTimeDbContextFactory<PostgreSqlAuthServerDbContext>
 {
     public PostgreSqlAuthServerDbContext CreateDbContext(string[] args) =>
-        new(new DbContextOptionsBuilder<PostgreSqlAuthServerDbContext>().UseNpgsql("Host=localhost;Database=authserver").Options);
+        new(new DbContextOptionsBuilder<PostgreSqlAuthServerDbContext>().UseNpgsql("Host=localhost;Database=authserver").WithServerIdentityOptions().Options);
 }

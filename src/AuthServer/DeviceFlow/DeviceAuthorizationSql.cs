@@ -30,8 +30,8 @@ public sealed class DeviceAuthorizationSql(StatementRunner runner)
     {
         const string sql =
             $"INSERT INTO {Table} (\"Id\", \"DeviceCodeHash\", \"UserCode\", \"ClientId\", \"Scope\", \"DeviceName\", \"RequesterIp\", " +
-            "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"DpopJkt\") " +
-            "VALUES (@id, @hash, @code, @client, @scope, @name, @ip, @agent, @created, @expires, @interval, @status, 0, @jkt)";
+            "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"WrongNumber\", \"DpopJkt\") " +
+            "VALUES (@id, @hash, @code, @client, @scope, @name, @ip, @agent, @created, @expires, @interval, @status, 0, FALSE, @jkt)";
         await runner.WriteAsync(sql, parameters =>
         {
             parameters.Bind("@id", entity.Id);

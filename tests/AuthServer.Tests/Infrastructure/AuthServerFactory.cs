@@ -194,3 +194,9 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         try { Directory.Delete(_databaseDirectory, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>
+/// The same server on PostgreSQL, as a class fixture: a test class that runs on both providers has one derived class
+/// per provider, with this fixture or <see cref="AuthServerFactory"/>.
+/// </summary>
+public sealed class PostgreSqlAuthServerFactory() : AuthServerFactory(DatabaseProvider.PostgreSql);

@@ -9,8 +9,12 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The users screen over HTTP: accounts, lockout, roles and ending every session of an account.</summary>
-public sealed class AdminUsersTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminUsersTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminUsersTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminUsersTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private async Task<string> UserIdAsync(string email)
     {
         await using var scope = factory.Services.CreateAsyncScope();
