@@ -51,11 +51,15 @@ public abstract class AdminUsersTests(AuthServerFactory factory)
         static string Main(string html) => html[html.IndexOf("<main", StringComparison.Ordinal)..];
         var byEmail = Main(await admin.GetStringAsync("/admin/users?q=demo@"));
         var byName = await admin.GetStringAsync("/admin/users?q=Demo%20User");
+        // Case does not matter, on either provider.
+        var byOtherCase = Main(await admin.GetStringAsync("/admin/users?q=DEMO@EXAMPLE"));
         var none = await admin.GetStringAsync("/admin/users?q=nobody-at-all");
 
         byEmail.ShouldContain(AuthServerFactory.DemoEmail);
         byEmail.ShouldNotContain(AuthServerFactory.AdminEmail);
         byName.ShouldContain(AuthServerFactory.DemoEmail);
+        byOtherCase.ShouldContain(AuthServerFactory.DemoEmail);
+        byOtherCase.ShouldNotContain(AuthServerFactory.AdminEmail);
         AdminPages.TestId(none, "result").ShouldBe("No account matches.");
     }
 
