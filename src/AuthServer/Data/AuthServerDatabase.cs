@@ -11,7 +11,10 @@ public static class AuthServerDatabase
     public const string LegacyVersionTable = "__SchemaVersions";
 
     /// <summary>
-    /// Applies the migrations the database has not seen yet. A file built by the old scripts is refused untouched:
+    /// Applies the migrations the database has not seen yet: the set of the context's provider (Migrations/Sqlite or
+    /// Migrations/PostgreSql). On PostgreSQL, EF creates the database when the login may and it does not exist yet, and
+    /// holds a lock on its history table while it migrates, so nodes starting together apply each migration once.
+    /// A SQLite file built by the old scripts is refused untouched:
     /// its tables would clash with the initial migration, and it gets no upgrade path because the protocol storage
     /// moves to OpenIddict.
     /// </summary>

@@ -7,7 +7,13 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace AuthServer.Data;
 
-public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> options)
+/// <summary>
+/// The one model: Identity, OpenIddict, ours and the Data Protection key ring. It is abstract because each database
+/// provider has a subclass of its own (<see cref="SqliteAuthServerDbContext"/>, <see cref="PostgreSqlAuthServerDbContext"/>)
+/// that its migrations are generated for: EF Core ties a migration set to a context type, so two types keep two sets
+/// in one assembly. The service is always resolved as this type.
+/// </summary>
+public abstract class AuthServerDbContext(DbContextOptions options)
     : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
     public DbSet<DeviceAuthorization> DeviceAuthorizations => Set<DeviceAuthorization>();
@@ -90,14 +96,19 @@ public sealed class AuthServerDbContext(DbContextOptions<AuthServerDbContext> op
     {
         // SQLite has no date type and EF cannot compare or order DateTimeOffset stored as text, which the expiry and
         // cleanup queries need. Unix milliseconds (all our times are UTC) keep comparisons in SQL and index-friendly.
-        if (Database.IsSqlite())
-        {
-            conventions.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
-            conventions.Properties<DateTimeOffset?>().HaveConversion<UnixMillisecondsConverter>();
-        }
+        // PostgreSQL stores them the same way (bigint), so both schemas mean the same and the hand-written statements
+        // bind the same values on either.
+        conventions.Properties<DateTimeOffset>().HaveConversion<UnixMillisecondsConverter>();
+        conventions.Properties<DateTimeOffset?>().HaveConversion<UnixMillisecondsConverter>();
     }
 
     private sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
         value => value.ToUnixTimeMilliseconds(),
         value => DateTimeOffset.FromUnixTimeMilliseconds(value));
 }
+
+/// <summary>The model on SQLite; its migrations are in Data/Migrations/Sqlite.</summary>
+public sealed class SqliteAuthServerDbContext(DbContextOptions<SqliteAuthServerDbContext> options) : AuthServerDbContext(options);
+
+/// <summary>The model on PostgreSQL; its migrations are in Data/Migrations/PostgreSql.</summary>
+public sealed class PostgreSqlAuthServerDbContext(DbContextOptions<PostgreSqlAuthServerDbContext> options) : AuthServerDbContext(options);

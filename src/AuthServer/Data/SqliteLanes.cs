@@ -137,24 +137,3 @@ public sealed class Lane : IDisposable
         Connection.Dispose();
     }
 }
-
-/// <summary>Reading and binding values as the EF model stores them (see <see cref="AuthServerDbContext"/>).</summary>
-public static class LaneValues
-{
-    /// <summary>Binds a parameter: null as NULL, times as Unix milliseconds, enums by name, anything else as it is.</summary>
-    public static void Bind(this SqliteParameterCollection parameters, string name, object? value) =>
-        parameters.AddWithValue(name, value switch
-        {
-            null => DBNull.Value,
-            DateTimeOffset at => at.ToUnixTimeMilliseconds(),
-            Enum member => member.ToString(),
-            _ => value,
-        });
-
-    public static string? StringOrNull(this SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    public static DateTimeOffset Time(this SqliteDataReader reader, int ordinal) => DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
-    public static DateTimeOffset? TimeOrNull(this SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-}

@@ -1,21 +1,23 @@
+using System.Data.Common;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
-using Microsoft.Data.Sqlite;
 
 namespace AuthServer.DeviceFlow;
 
 /// <summary>
-/// The statements on a login request's hot path, written by hand and run on <see cref="SqliteLanes"/>, where they
-/// stay prepared. Every whole login runs each of them once, so they skip EF's query pipeline (expression trees, the
+/// The statements on a login request's hot path, written by hand and run by the provider's <see cref="StatementRunner"/>
+/// (on SQLite's lanes or PostgreSQL's pool), where they stay prepared. Every whole login runs each of them once, so they skip EF's query pipeline (expression trees, the
 /// compiled-query cache, change tracking), which cost more than the statements themselves. Each transition is still
 /// one conditional UPDATE, and <c>RETURNING</c> hands back the row as it now is, so no read follows a write. The rare
 /// paths (classifying a refusal) stay in EF.
 /// </summary>
 /// <remarks>
-/// The SQL is SQLite's. Times are stored as Unix milliseconds and statuses by name, as the EF model maps them
-/// (<see cref="AuthServerDbContext"/>); the schema test and the whole test suite run through these statements.
+/// The SQL is the part SQLite and PostgreSQL share, so one text serves both: double-quoted identifiers, <c>@name</c>
+/// parameters, <c>CASE</c> instead of SQLite's arithmetic on booleans, <c>IS DISTINCT FROM</c> for a comparison that
+/// treats nulls as values. Times are stored as Unix milliseconds and statuses by name, as the EF model maps them
+/// (<see cref="AuthServerDbContext"/>); the schema tests and the whole test suite run through these statements on both.
 /// </remarks>
-public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate gate)
+public sealed class DeviceAuthorizationSql(StatementRunner runner)
 {
     private const string Table = "\"DeviceAuthorizations\"";
 
@@ -28,34 +30,34 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     {
         const string sql =
             $"INSERT INTO {Table} (\"Id\", \"DeviceCodeHash\", \"UserCode\", \"ClientId\", \"Scope\", \"DeviceName\", \"RequesterIp\", " +
-            "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"DpopJkt\") " +
-            "VALUES ($id, $hash, $code, $client, $scope, $name, $ip, $agent, $created, $expires, $interval, $status, 0, $jkt)";
-        await WriteAsync(sql, parameters =>
+            "\"RequesterUserAgent\", \"CreatedAt\", \"ExpiresAt\", \"IntervalSeconds\", \"Status\", \"Version\", \"WrongNumber\", \"DpopJkt\") " +
+            "VALUES (@id, @hash, @code, @client, @scope, @name, @ip, @agent, @created, @expires, @interval, @status, 0, FALSE, @jkt)";
+        await runner.WriteAsync(sql, parameters =>
         {
-            parameters.Bind("$id", entity.Id);
-            parameters.Bind("$hash", entity.DeviceCodeHash);
-            parameters.Bind("$code", entity.UserCode);
-            parameters.Bind("$client", entity.ClientId);
-            parameters.Bind("$scope", entity.Scope);
-            parameters.Bind("$name", entity.DeviceName);
-            parameters.Bind("$ip", entity.RequesterIp);
-            parameters.Bind("$agent", entity.RequesterUserAgent);
-            parameters.Bind("$created", entity.CreatedAt);
-            parameters.Bind("$expires", entity.ExpiresAt);
-            parameters.Bind("$interval", entity.IntervalSeconds);
-            parameters.Bind("$status", entity.Status);
-            parameters.Bind("$jkt", entity.DpopJkt);
-        }, command => command.ExecuteNonQuery(), cancellationToken);
+            parameters.Bind("@id", entity.Id);
+            parameters.Bind("@hash", entity.DeviceCodeHash);
+            parameters.Bind("@code", entity.UserCode);
+            parameters.Bind("@client", entity.ClientId);
+            parameters.Bind("@scope", entity.Scope);
+            parameters.Bind("@name", entity.DeviceName);
+            parameters.Bind("@ip", entity.RequesterIp);
+            parameters.Bind("@agent", entity.RequesterUserAgent);
+            parameters.Bind("@created", entity.CreatedAt);
+            parameters.Bind("@expires", entity.ExpiresAt);
+            parameters.Bind("@interval", entity.IntervalSeconds);
+            parameters.Bind("@status", entity.Status);
+            parameters.Bind("@jkt", entity.DpopJkt);
+        }, cancellationToken);
     }
 
     public Task<DeviceAuthorizationState?> FindByIdAsync(string id, CancellationToken cancellationToken) =>
-        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"Id\" = $value", id, cancellationToken);
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"Id\" = @value", id, cancellationToken);
 
     public Task<DeviceAuthorizationState?> FindByDeviceCodeHashAsync(string hash, CancellationToken cancellationToken) =>
-        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"DeviceCodeHash\" = $value", hash, cancellationToken);
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"DeviceCodeHash\" = @value", hash, cancellationToken);
 
     public Task<DeviceAuthorizationState?> FindByUserCodeAsync(string userCode, CancellationToken cancellationToken) =>
-        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"UserCode\" = $value", userCode, cancellationToken);
+        ReadOneAsync($"SELECT {StateColumns} FROM {Table} WHERE \"UserCode\" = @value", userCode, cancellationToken);
 
     /// <summary>
     /// Pending → Scanned for <paramref name="userId"/>, or a repeat scan by the account that already holds the claim.
@@ -68,15 +70,15 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         var sql = ticket is null ? ClaimSql : ClaimWithTicketSql;
         return await WriteAsync(sql, parameters =>
         {
-            parameters.Bind("$id", id);
-            parameters.Bind("$user", userId);
-            parameters.Bind("$now", now);
-            parameters.Bind("$match", matchNumber);
+            parameters.Bind("@id", id);
+            parameters.Bind("@user", userId);
+            parameters.Bind("@now", now);
+            parameters.Bind("@match", matchNumber);
             if (ticket is not null)
             {
-                parameters.Bind("$ticket", ticket.Hash);
-                parameters.Bind("$ticketExpires", ticket.ExpiresAt);
-                parameters.Bind("$phone", ticket.PhoneDeviceId);
+                parameters.Bind("@ticket", ticket.Hash);
+                parameters.Bind("@ticketExpires", ticket.ExpiresAt);
+                parameters.Bind("@phone", ticket.PhoneDeviceId);
             }
         }, cancellationToken);
     }
@@ -96,15 +98,15 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
         var sql = ticketHash is null ? DecideSql : DecideWithTicketSql;
         return await WriteAsync(sql, parameters =>
         {
-            parameters.Bind("$id", id);
-            parameters.Bind("$user", userId);
-            parameters.Bind("$approve", approve);
-            parameters.Bind("$number", number);
-            parameters.Bind("$now", now);
+            parameters.Bind("@id", id);
+            parameters.Bind("@user", userId);
+            parameters.Bind("@approve", approve);
+            parameters.Bind("@number", number);
+            parameters.Bind("@now", now);
             if (ticketHash is not null)
             {
-                parameters.Bind("$ticket", ticketHash);
-                parameters.Bind("$phone", phoneDeviceId);
+                parameters.Bind("@ticket", ticketHash);
+                parameters.Bind("@phone", phoneDeviceId);
             }
         }, cancellationToken);
     }
@@ -113,17 +115,17 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     public Task<DeviceAuthorizationState?> SupersedeAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync(SupersedeSql, parameters =>
         {
-            parameters.Bind("$id", id);
-            parameters.Bind("$now", now);
+            parameters.Bind("@id", id);
+            parameters.Bind("@now", now);
         }, cancellationToken);
 
     /// <summary>Approved → Redeemed, recording the linked device. Null when it lost (or was not approved).</summary>
     public Task<DeviceAuthorizationState?> RedeemAsync(string id, string linkedDeviceId, DateTimeOffset now, CancellationToken cancellationToken) =>
         WriteAsync(RedeemSql, parameters =>
         {
-            parameters.Bind("$id", id);
-            parameters.Bind("$device", linkedDeviceId);
-            parameters.Bind("$now", now);
+            parameters.Bind("@id", id);
+            parameters.Bind("@device", linkedDeviceId);
+            parameters.Bind("@now", now);
         }, cancellationToken);
 
     private static readonly string Scanned = nameof(DeviceAuthorizationStatus.Scanned);
@@ -131,16 +133,16 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
     private static readonly string Denied = nameof(DeviceAuthorizationStatus.Denied);
     private static readonly string Redeemed = nameof(DeviceAuthorizationStatus.Redeemed);
 
-    // SQLite evaluates every SET expression on the row as it was, so "Status" below is always the old status.
+    // Both databases evaluate every SET expression on the row as it was, so "Status" below is always the old status.
     private static string Claim(bool withTicket) =>
         $"UPDATE {Table} SET " +
-        $"\"Version\" = \"Version\" + (\"Status\" <> '{Scanned}'), " +
-        $"\"ScannedAt\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"ScannedAt\" ELSE $now END, " +
-        $"\"MatchNumber\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"MatchNumber\" ELSE $match END, " +
-        $"\"Status\" = '{Scanned}', \"SubjectId\" = $user" +
-        (withTicket ? ", \"ConfirmTicketHash\" = $ticket, \"ConfirmTicketExpiresAt\" = $ticketExpires, \"ConfirmTicketDeviceId\" = $phone" : "") +
-        " WHERE \"Id\" = $id AND \"ExpiresAt\" > $now" +
-        $" AND (\"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Scanned)}) OR (\"Status\" = '{Scanned}' AND \"SubjectId\" = $user))" +
+        $"\"Version\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"Version\" ELSE \"Version\" + 1 END, " +
+        $"\"ScannedAt\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"ScannedAt\" ELSE @now END, " +
+        $"\"MatchNumber\" = CASE WHEN \"Status\" = '{Scanned}' THEN \"MatchNumber\" ELSE @match END, " +
+        $"\"Status\" = '{Scanned}', \"SubjectId\" = @user" +
+        (withTicket ? ", \"ConfirmTicketHash\" = @ticket, \"ConfirmTicketExpiresAt\" = @ticketExpires, \"ConfirmTicketDeviceId\" = @phone" : "") +
+        " WHERE \"Id\" = @id AND \"ExpiresAt\" > @now" +
+        $" AND (\"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Scanned)}) OR (\"Status\" = '{Scanned}' AND \"SubjectId\" = @user))" +
         $" RETURNING {StateColumns}";
 
     private static readonly string ClaimSql = Claim(withTicket: false);
@@ -148,58 +150,40 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
 
     private static string Decide(bool withTicket) =>
         $"UPDATE {Table} SET " +
-        $"\"Status\" = CASE WHEN $approve AND (\"MatchNumber\" IS NULL OR \"MatchNumber\" = $number) THEN '{Approved}' ELSE '{Denied}' END, " +
-        "\"WrongNumber\" = ($approve AND \"MatchNumber\" IS NOT NULL AND \"MatchNumber\" IS NOT $number), " +
-        "\"DecidedAt\" = $now, \"ConfirmTicketHash\" = NULL, \"ConfirmTicketExpiresAt\" = NULL, \"Version\" = \"Version\" + 1" +
-        " WHERE \"Id\" = $id AND \"SubjectId\" = $user AND \"ExpiresAt\" > $now" +
+        $"\"Status\" = CASE WHEN @approve AND (\"MatchNumber\" IS NULL OR \"MatchNumber\" = @number) THEN '{Approved}' ELSE '{Denied}' END, " +
+        "\"WrongNumber\" = (@approve AND \"MatchNumber\" IS NOT NULL AND \"MatchNumber\" IS DISTINCT FROM @number), " +
+        "\"DecidedAt\" = @now, \"ConfirmTicketHash\" = NULL, \"ConfirmTicketExpiresAt\" = NULL, \"Version\" = \"Version\" + 1" +
+        " WHERE \"Id\" = @id AND \"SubjectId\" = @user AND \"ExpiresAt\" > @now" +
         $" AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Denied)})" +
-        $" AND (NOT $approve OR \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Approved)}))" +
-        (withTicket ? " AND \"ConfirmTicketHash\" = $ticket AND \"ConfirmTicketDeviceId\" = $phone AND \"ConfirmTicketExpiresAt\" > $now" : "") +
+        $" AND (NOT @approve OR \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Approved)}))" +
+        (withTicket ? " AND \"ConfirmTicketHash\" = @ticket AND \"ConfirmTicketDeviceId\" = @phone AND \"ConfirmTicketExpiresAt\" > @now" : "") +
         $" RETURNING {StateColumns}";
 
     private static readonly string DecideSql = Decide(withTicket: false);
     private static readonly string DecideWithTicketSql = Decide(withTicket: true);
 
     private static readonly string SupersedeSql =
-        $"UPDATE {Table} SET \"Status\" = '{nameof(DeviceAuthorizationStatus.Superseded)}', \"DecidedAt\" = $now, \"Version\" = \"Version\" + 1" +
-        $" WHERE \"Id\" = $id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Superseded)}) AND \"ExpiresAt\" > $now" +
+        $"UPDATE {Table} SET \"Status\" = '{nameof(DeviceAuthorizationStatus.Superseded)}', \"DecidedAt\" = @now, \"Version\" = \"Version\" + 1" +
+        $" WHERE \"Id\" = @id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Superseded)}) AND \"ExpiresAt\" > @now" +
         $" RETURNING {StateColumns}";
 
     private static readonly string RedeemSql =
-        $"UPDATE {Table} SET \"Status\" = '{Redeemed}', \"RedeemedAt\" = $now, \"LinkedDeviceId\" = $device, \"Version\" = \"Version\" + 1" +
-        $" WHERE \"Id\" = $id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Redeemed)}) AND \"ExpiresAt\" > $now" +
+        $"UPDATE {Table} SET \"Status\" = '{Redeemed}', \"RedeemedAt\" = @now, \"LinkedDeviceId\" = @device, \"Version\" = \"Version\" + 1" +
+        $" WHERE \"Id\" = @id AND \"Status\" IN ({SourcesOf(DeviceAuthorizationStatus.Redeemed)}) AND \"ExpiresAt\" > @now" +
         $" RETURNING {StateColumns}";
 
     /// <summary>The SQL list of the states that may move to <paramref name="to"/>, from the one transition table.</summary>
     private static string SourcesOf(DeviceAuthorizationStatus to) =>
         string.Join(", ", DeviceAuthorizationTransitions.SourcesOf(to).Select(s => $"'{s}'"));
 
-    private async Task<DeviceAuthorizationState?> ReadOneAsync(string sql, string value, CancellationToken cancellationToken)
-    {
-        using var lane = await lanes.RentAsync(cancellationToken);
-        var command = lane.Command(sql);
-        command.Parameters.Bind("$value", value);
-        return ReadState(command);
-    }
+    private Task<DeviceAuthorizationState?> ReadOneAsync(string sql, string value, CancellationToken cancellationToken) =>
+        runner.ReadRowAsync(sql, parameters => parameters.Bind("@value", value), ReadState, cancellationToken);
 
-    private Task<DeviceAuthorizationState?> WriteAsync(string sql, Action<SqliteParameterCollection> bind, CancellationToken cancellationToken) =>
-        WriteAsync(sql, bind, ReadState, cancellationToken);
+    private Task<DeviceAuthorizationState?> WriteAsync(string sql, Action<StatementParameters> bind, CancellationToken cancellationToken) =>
+        runner.WriteRowAsync(sql, bind, ReadState, cancellationToken);
 
-    /// <summary>One writing statement on a lane, inside the write gate, until it is done (reader included).</summary>
-    private async Task<T> WriteAsync<T>(string sql, Action<SqliteParameterCollection> bind, Func<SqliteCommand, T> run, CancellationToken cancellationToken)
-    {
-        using var turn = await gate.EnterAsync(cancellationToken);
-        using var lane = await lanes.RentAsync(cancellationToken);
-        var command = lane.Command(sql);
-        bind(command.Parameters);
-        return run(command);
-    }
-
-    private static DeviceAuthorizationState? ReadState(SqliteCommand command)
-    {
-        using var reader = command.ExecuteReader();
-        if (!reader.Read()) return null;
-        return new DeviceAuthorizationState(
+    private static DeviceAuthorizationState ReadState(DbDataReader reader) =>
+        new(
             reader.GetString(0),
             reader.GetString(1),
             reader.GetString(2),
@@ -216,5 +200,4 @@ public sealed class DeviceAuthorizationSql(SqliteLanes lanes, SqliteWriteGate ga
             reader.TimeOrNull(13),
             reader.IsDBNull(14) ? null : reader.GetInt32(14),
             reader.StringOrNull(15));
-    }
 }

@@ -44,7 +44,8 @@ public static class AuthServerServices
                 "Keys: RotationPeriod must exceed PublishAhead; CheckInterval and KeepRetired must be positive.")
             .ValidateOnStart();
 
-        AddStorage(builder);
+        // SQLite or PostgreSQL (Database:Provider), with what only that provider needs (src/AuthServer/Data).
+        builder.AddDatabase();
         AddIdentity(builder);
         services.AddBrowserSessions();
         builder.AddAdminAccess();
@@ -89,29 +90,6 @@ public static class AuthServerServices
         services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests).AddViewLocalization()
             .AddDataAnnotationsLocalization(Languages.UseSharedResource);
         return builder;
-    }
-
-    private static void AddStorage(WebApplicationBuilder builder)
-    {
-        var connectionString = builder.Configuration.GetConnectionString(ConnectionStringName)
-            ?? throw new InvalidOperationException($"ConnectionStrings:{ConnectionStringName} is not set.");
-        // Pooled: contexts are reset and reused instead of built per request.
-        // One write gate per process: SQLite has one writer, so writers queue here instead of sleeping in busy retries.
-        builder.Services.AddSingleton<SqliteWriteGate>();
-        // The hot paths' own connections, statements prepared once (SqliteLanes). One per core: SQLite runs one writer
-        // at a time anyway, and each extra connection drops its page cache whenever another one commits.
-        var lanes = builder.Configuration.GetValue<int?>("Storage:SqliteLanes") ?? Math.Max(2, Environment.ProcessorCount);
-        if (lanes < 1) throw new InvalidOperationException("Storage:SqliteLanes must be at least 1.");
-        builder.Services.AddSingleton(new SqliteLanes(connectionString, size: lanes));
-        // The audit log's who and where come from the request that makes a change (AuditInterceptor).
-        builder.Services.AddHttpContextAccessor();
-        builder.Services.AddSingleton<AuditInterceptor>();
-        builder.Services.AddDbContextPool<AuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
-            .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>(), provider.GetRequiredService<AuditInterceptor>(),
-                new AuthServerDbContext.AfterCommit()));
-
-        // The Data Protection key ring (cookies, antiforgery, signing-key encryption) lives in the database too.
-        builder.Services.AddDataProtection().SetApplicationName("AuthServer").PersistKeysToDbContext<AuthServerDbContext>();
     }
 
     private static void AddIdentity(WebApplicationBuilder builder)

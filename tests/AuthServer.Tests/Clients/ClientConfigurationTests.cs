@@ -51,6 +51,22 @@ public sealed class ClientConfigurationTests
     }
 
     [Fact]
+    public void An_unknown_database_provider_stops_start_up_naming_the_choices()
+    {
+        var failure = StartupFailure(new() { ["Database:Provider"] = "Oracle" });
+
+        failure.ToString().ShouldContain("Database:Provider must be Sqlite or PostgreSql, not 'Oracle'");
+    }
+
+    [Fact]
+    public void A_malformed_PostgreSQL_connection_string_stops_start_up_naming_the_key()
+    {
+        var failure = StartupFailure(new() { ["Database:Provider"] = "PostgreSql", ["ConnectionStrings:AuthServer"] = "Data Source" });
+
+        failure.ToString().ShouldContain("ConnectionStrings:AuthServer is not a valid PostgreSQL connection string");
+    }
+
+    [Fact]
     public void An_unsupported_ID_token_algorithm_for_a_client_stops_start_up_naming_it()
     {
         var failure = StartupFailure(new() { ["Clients:demo-tv:IdTokenSignedResponseAlg"] = "none" });

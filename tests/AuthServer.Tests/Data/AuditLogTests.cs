@@ -4,7 +4,6 @@ using AuthServer.Data.Entities;
 using AuthServer.Tests.Infrastructure;
 using AuthServer.Tests.Pages;
 using AuthServer.Tests.Phone;
-using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -16,8 +15,12 @@ namespace AuthServer.Tests.Data;
 /// The security events the audit log holds, each written with the change it records: by our code, by the interceptor
 /// around OpenIddict's saves, or by the database trigger on a login request's transitions.
 /// </summary>
-public sealed class AuditLogTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AuditLogTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AuditLogTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AuditLogTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     internal static async Task<List<AuditEvent>> EventsAsync(AuthServerFactory factory, Func<AuditEvent, bool> which)
     {
         await using var scope = factory.Services.CreateAsyncScope();
@@ -112,23 +115,20 @@ public sealed class AuditLogTests(AuthServerFactory factory) : IClassFixture<Aut
     public async Task A_login_requests_audit_event_commits_and_rolls_back_with_its_transition()
     {
         var screen = await Screen.StartAsync(factory);
-        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        async Task<long> ScansAsync()
-        {
-            await using var count = connection.CreateCommand();
-            count.CommandText = "SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'login_request.scanned'";
-            return (long)(await count.ExecuteScalarAsync())!;
-        }
+        await using var connection = await factory.OpenDatabaseAsync();
+        Task<long> ScansAsync() => connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'login_request.scanned'");
         var before = await ScansAsync();
 
         foreach (var commit in new[] { false, true })
         {
-            await using var transaction = connection.BeginTransaction();
+            await using var transaction = await connection.BeginTransactionAsync();
             await using var scan = connection.CreateCommand();
             scan.Transaction = transaction;
-            scan.CommandText = "UPDATE \"DeviceAuthorizations\" SET \"Status\" = 'Scanned', \"ScannedAt\" = 1 WHERE \"UserCode\" = $code";
-            scan.Parameters.AddWithValue("$code", screen.UserCode.Replace("-", ""));
+            scan.CommandText = "UPDATE \"DeviceAuthorizations\" SET \"Status\" = 'Scanned', \"ScannedAt\" = 1 WHERE \"UserCode\" = @code";
+            var code = scan.CreateParameter();
+            code.ParameterName = "@code";
+            code.Value = screen.UserCode.Replace("-", "");
+            scan.Parameters.Add(code);
             (await scan.ExecuteNonQueryAsync()).ShouldBe(1);
             if (commit) await transaction.CommitAsync();
             else await transaction.RollbackAsync();
@@ -157,8 +157,12 @@ public sealed class AuditLogTests(AuthServerFactory factory) : IClassFixture<Aut
     }
 }
 
-public sealed class AuditLogNumberMatchingTests(NumberMatchingServer server) : IClassFixture<NumberMatchingServer>
+public abstract class AuditLogNumberMatchingTests(NumberMatchingServer server)
 {
+    public sealed class OnSqlite(NumberMatchingServer server) : AuditLogNumberMatchingTests(server), IClassFixture<NumberMatchingServer>;
+
+    public sealed class OnPostgreSql(NumberMatchingServer.OnPostgreSql server) : AuditLogNumberMatchingTests(server), IClassFixture<NumberMatchingServer.OnPostgreSql>;
+
     private readonly AuthServerFactory _factory = server.Factory;
 
     [Fact]

@@ -2,20 +2,84 @@ using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata;
 
 namespace AuthServer.Tests.Data;
 
-/// <summary>The schema comes from the EF Core migrations in Data/Migrations/Sqlite, applied at start-up.</summary>
+/// <summary>
+/// The schema comes from the EF Core migrations of the provider in use, Data/Migrations/Sqlite or
+/// Data/Migrations/PostgreSql, applied at start-up.
+/// </summary>
 public sealed class MigrationTests
 {
     [Fact]
     public void The_migrations_hold_every_change_of_the_model()
     {
         // The context the EF tools build, so this fails exactly when "dotnet ef migrations add" would add something.
-        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+        using var db = new SqliteDesignTimeFactory().CreateDbContext([]);
 
         db.Database.GetMigrations().ShouldContain(id => id.EndsWith("_Initial", StringComparison.Ordinal));
         db.Database.HasPendingModelChanges().ShouldBeFalse("the model changed: add a migration (docs/operations.md)");
+    }
+
+    [Fact]
+    public void The_PostgreSql_migrations_hold_every_change_of_the_model()
+    {
+        // As above, with the context "dotnet ef migrations add --context PostgreSqlAuthServerDbContext" builds.
+        using var db = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+
+        db.Database.GetMigrations().ShouldContain(id => id.EndsWith("_Initial", StringComparison.Ordinal));
+        db.Database.HasPendingModelChanges().ShouldBeFalse("the model changed: add a migration for each provider (docs/operations.md)");
+    }
+
+    [Fact]
+    public void Both_providers_store_the_same_columns_with_times_as_Unix_milliseconds()
+    {
+        using var sqlite = new SqliteDesignTimeFactory().CreateDbContext([]);
+        using var postgres = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+
+        static Type StoredType(IProperty property)
+        {
+            var type = property.GetTypeMapping().Converter?.ProviderClrType ?? property.ClrType;
+            return Nullable.GetUnderlyingType(type) ?? type;
+        }
+        static List<string> Columns(DbContext db) =>
+        [
+            .. db.Model.GetEntityTypes().SelectMany(entity => entity.GetProperties().Select(p =>
+                $"{entity.GetTableName()}.{p.GetColumnName()} {StoredType(p).Name} {(p.IsNullable ? "null" : "not null")}"))
+                .Order(),
+        ];
+        Columns(postgres).ShouldBe(Columns(sqlite));
+        Columns(postgres).ShouldContain("DeviceAuthorizations.ExpiresAt Int64 not null");
+        Columns(postgres).ShouldContain("DeviceAuthorizations.Status String not null");
+        Columns(postgres).ShouldContain("AspNetUsers.LockoutEnd Int64 null");
+    }
+
+    [Fact]
+    public async Task A_new_PostgreSql_database_is_migrated_at_start_up_and_serves_a_whole_login_with_its_audit_trail()
+    {
+        using var factory = AuthServerFactory.On(DatabaseProvider.PostgreSql);
+        await using (var empty = await factory.OpenDatabaseAsync())
+            (await empty.ScalarAsync<long>("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'")).ShouldBe(0);
+
+        var tokens = await factory.SignInDeviceAsync();
+
+        tokens.Get("access_token").ShouldNotBeNullOrEmpty();
+        tokens.Get("refresh_token").ShouldNotBeNullOrEmpty();
+        (await factory.CreateClient().RefreshAsync(tokens.Get("refresh_token"))).Status.ShouldBe(System.Net.HttpStatusCode.OK);
+        await using var connection = await factory.OpenDatabaseAsync();
+        using var db = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+        (await connection.RowsAsync("SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY \"MigrationId\""))
+            .Select(row => (string)row[0]!).ShouldBe(db.Database.GetMigrations());
+        // The hand-written statements stored the login request as the model maps it: times in Unix milliseconds,
+        // the status by name; the trigger audited its scan and approval in the same statements.
+        var request = (await connection.RowsAsync("SELECT \"Status\", \"ExpiresAt\" - \"CreatedAt\", \"ScannedAt\" FROM \"DeviceAuthorizations\"")).ShouldHaveSingleItem();
+        request[0].ShouldBe("Redeemed");
+        request[1].ShouldBe(5 * 60 * 1000L);
+        request[2].ShouldBe(factory.Clock.GetUtcNow().ToUnixTimeMilliseconds());
+        (await connection.RowsAsync("SELECT \"Type\" FROM \"AuditEvents\" WHERE \"Type\" LIKE 'login_request.%' ORDER BY \"Id\""))
+            .Select(row => (string)row[0]!).ShouldBe(["login_request.scanned", "login_request.approved"]);
+        (await connection.RowsAsync("SELECT \"Xml\" FROM \"DataProtectionKeys\"")).ShouldContain(row => ((string)row[0]!).StartsWith("<key ", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -30,7 +94,7 @@ public sealed class MigrationTests
         tokens.Get("refresh_token").ShouldNotBeNullOrEmpty();
         await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
         await connection.OpenAsync();
-        using var db = new AuthServerDbContextFactory().CreateDbContext([]);
+        using var db = new SqliteDesignTimeFactory().CreateDbContext([]);
         (await ColumnAsync(connection, "SELECT \"MigrationId\" FROM \"__EFMigrationsHistory\" ORDER BY \"MigrationId\""))
             .ShouldBe(db.Database.GetMigrations());
         (await ColumnAsync(connection, "PRAGMA journal_mode")).ShouldBe(["wal"]);

@@ -1,3 +1,5 @@
+using System.Data.Common;
+using AuthServer.Data;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
@@ -12,7 +14,8 @@ namespace AuthServer.Tests.Infrastructure;
 
 /// <summary>
 /// The real server in memory, in the Development environment (so the demo user, the administrator and <c>demo-tv</c>
-/// exist), on its own SQLite file, with a clock the test controls. Extra settings override the operator's configuration.
+/// exist), on its own SQLite file or PostgreSQL database (<see cref="Provider"/>), with a clock the test controls. Extra
+/// settings override the operator's configuration.
 /// </summary>
 public class AuthServerFactory : WebApplicationFactory<Program>
 {
@@ -39,6 +42,10 @@ public class AuthServerFactory : WebApplicationFactory<Program>
 
     private readonly string _databaseDirectory = Directory.CreateTempSubdirectory("authserver-test-").FullName;
     private readonly Dictionary<string, string?> _settings;
+    private readonly string? _postgres;
+
+    /// <summary>The store this server runs on (<c>Database:Provider</c>).</summary>
+    public DatabaseProvider Provider { get; }
 
     /// <summary>
     /// The server's clock. It starts at the real time, so certificates, cookies and Data Protection keys made now are
@@ -55,14 +62,28 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     /// </summary>
     public bool UseSystemClock { get; set; }
 
+    /// <summary>The SQLite file, for a server on SQLite.</summary>
     public string DatabasePath => Path.Combine(_databaseDirectory, "authserver.db");
 
-    /// <summary>The server's connection string; a test may add keywords (e.g. a short busy timeout) before it starts.</summary>
+    /// <summary>
+    /// The server's <c>ConnectionStrings:AuthServer</c>; a test may add keywords (e.g. a short busy timeout) before it
+    /// starts.
+    /// </summary>
     public string ConnectionString { get; set; }
 
-    public AuthServerFactory()
+    public AuthServerFactory() : this(DatabaseProvider.Sqlite)
     {
-        ConnectionString = $"Data Source={DatabasePath}";
+    }
+
+    /// <summary>
+    /// A server on <paramref name="provider"/>; on PostgreSQL, in a new empty database of the server that
+    /// <c>AUTHSERVER_TEST_POSTGRES</c> names (without it, this fails with what to do).
+    /// </summary>
+    protected AuthServerFactory(DatabaseProvider provider)
+    {
+        Provider = provider;
+        if (provider == DatabaseProvider.PostgreSql) _postgres = TestPostgres.CreateDatabase();
+        ConnectionString = _postgres ?? $"Data Source={DatabasePath}";
         _settings = new Dictionary<string, string?>
         {
             [$"Clients:{SecretClientId}:DisplayName"] = "Test confidential device",
@@ -97,10 +118,13 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         };
     }
 
+    /// <summary>A server on <paramref name="provider"/> (class fixtures take the one public constructor: SQLite).</summary>
+    public static AuthServerFactory On(DatabaseProvider provider) => new(provider);
+
     /// <summary>A factory whose configuration adds or overrides <paramref name="settings"/>.</summary>
-    public static AuthServerFactory With(Dictionary<string, string?> settings)
+    public static AuthServerFactory With(Dictionary<string, string?> settings, DatabaseProvider provider = DatabaseProvider.Sqlite)
     {
-        var factory = new AuthServerFactory();
+        var factory = new AuthServerFactory(provider);
         foreach (var (key, value) in settings) factory._settings[key] = value;
         return factory;
     }
@@ -108,6 +132,7 @@ public class AuthServerFactory : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
+        builder.UseSetting(DatabaseRegistration.ProviderKey, Provider.ToString());
         builder.UseSetting("ConnectionStrings:AuthServer", ConnectionString);
         foreach (var (key, value) in _settings) builder.UseSetting(key, value);
         builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -148,10 +173,34 @@ public class AuthServerFactory : WebApplicationFactory<Program>
         return browser;
     }
 
+    /// <summary>
+    /// A connection of the test's own to the server's database, for looking at rows. Statements written for both take
+    /// <c>@name</c> parameters (<see cref="TestSql"/>).
+    /// </summary>
+    public async Task<DbConnection> OpenDatabaseAsync()
+    {
+        DbConnection connection = Provider == DatabaseProvider.PostgreSql
+            ? new Npgsql.NpgsqlConnection(ConnectionString)
+            : new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (_postgres is not null)
+        {
+            Npgsql.NpgsqlConnection.ClearAllPools();
+            TestPostgres.DropDatabase(_postgres);
+        }
         try { Directory.Delete(_databaseDirectory, recursive: true); } catch (IOException) { }
     }
 }
+
+/// <summary>
+/// The same server on PostgreSQL, as a class fixture: a test class that runs on both providers has one derived class
+/// per provider, with this fixture or <see cref="AuthServerFactory"/>.
+/// </summary>
+public sealed class PostgreSqlAuthServerFactory() : AuthServerFactory(DatabaseProvider.PostgreSql);

@@ -74,9 +74,16 @@ public sealed class TimerWatch(FakeTimeProvider clock) : TimeProvider
 }
 
 /// <summary>An <see cref="AuthServerFactory"/> whose server clock is a <see cref="TimerWatch"/> over <see cref="AuthServerFactory.Clock"/>.</summary>
-public sealed class TimerWatchingFactory : AuthServerFactory
+public class TimerWatchingFactory : AuthServerFactory
 {
-    public TimerWatchingFactory() => Timers = new TimerWatch(Clock);
+    public TimerWatchingFactory() : this(AuthServer.Data.DatabaseProvider.Sqlite)
+    {
+    }
+
+    protected TimerWatchingFactory(AuthServer.Data.DatabaseProvider provider) : base(provider) => Timers = new TimerWatch(Clock);
+
+    /// <summary>The same server on PostgreSQL.</summary>
+    public sealed class OnPostgreSql() : TimerWatchingFactory(AuthServer.Data.DatabaseProvider.PostgreSql);
 
     public TimerWatch Timers { get; }
 

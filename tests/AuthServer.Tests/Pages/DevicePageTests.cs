@@ -4,8 +4,12 @@ using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Pages;
 
-public sealed class DevicePageTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class DevicePageTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : DevicePageTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : DevicePageTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _device = factory.CreateClient();
 
     private async Task<HttpClient> SignedInPhoneAsync(string email = AuthServerFactory.DemoEmail, string password = AuthServerFactory.DemoPassword)

@@ -35,8 +35,12 @@ internal sealed record Screen(HttpClient Http, string DeviceCode, string UserCod
     public Task<Infrastructure.Protocol.Answer> PollAsync() => Http.PollAsync(DeviceCode);
 }
 
-public sealed class PhoneApiTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class PhoneApiTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : PhoneApiTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : PhoneApiTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private Task<Screen> StartAsync(string? remoteIp = null) => Screen.StartAsync(factory, remoteIp);
 
     private Task<PhoneApp> PhoneAsync() => PhoneApp.SignInAsync(factory);
@@ -606,15 +610,33 @@ public sealed class PhoneApiTests(AuthServerFactory factory) : IClassFixture<Aut
 }
 
 /// <summary>A server where <c>demo-tv</c> uses number matching (RFC 8628 §5.4).</summary>
-public sealed class NumberMatchingServer : IDisposable
+public class NumberMatchingServer : IDisposable
 {
-    public AuthServerFactory Factory { get; } = AuthServerFactory.With(new() { ["Clients:demo-tv:NumberMatching"] = "true" });
+    public NumberMatchingServer() : this(AuthServer.Data.DatabaseProvider.Sqlite)
+    {
+    }
 
-    public void Dispose() => Factory.Dispose();
+    protected NumberMatchingServer(AuthServer.Data.DatabaseProvider provider) =>
+        Factory = AuthServerFactory.With(new() { ["Clients:demo-tv:NumberMatching"] = "true" }, provider);
+
+    public AuthServerFactory Factory { get; }
+
+    public void Dispose()
+    {
+        Factory.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The same server on PostgreSQL.</summary>
+    public sealed class OnPostgreSql() : NumberMatchingServer(AuthServer.Data.DatabaseProvider.PostgreSql);
 }
 
-public sealed class PhoneApiNumberMatchingTests(NumberMatchingServer server) : IClassFixture<NumberMatchingServer>
+public abstract class PhoneApiNumberMatchingTests(NumberMatchingServer server)
 {
+    public sealed class OnSqlite(NumberMatchingServer server) : PhoneApiNumberMatchingTests(server), IClassFixture<NumberMatchingServer>;
+
+    public sealed class OnPostgreSql(NumberMatchingServer.OnPostgreSql server) : PhoneApiNumberMatchingTests(server), IClassFixture<NumberMatchingServer.OnPostgreSql>;
+
     private readonly AuthServerFactory _factory = server.Factory;
 
     /// <summary>A scanned request and the number its waiting screen shows (read from the screen's stream).</summary>

@@ -5,8 +5,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AuthorizationCodeGrantTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AuthorizationCodeGrantTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AuthorizationCodeGrantTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _app = factory.CreateClient();
 
     private async Task<(string Code, CodeFlow.Pkce Pkce)> PhoneCodeAsync(string scope = "openid profile offline_access phone_app", Dictionary<string, string?>? extra = null)
@@ -57,17 +61,12 @@ public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : ICl
         id.Audiences.ShouldBe(["phone"]);
         tokens.Get("refresh_token").ShouldNotBeNullOrEmpty();
 
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
+        await using var connection = await factory.OpenDatabaseAsync();
         // The linked device is OpenIddict's authorization, named after what the phone called itself.
-        command.CommandText = "SELECT a.\"DeviceName\", c.\"ClientId\" FROM \"OpenIddictAuthorizations\" a " +
-            "JOIN \"OpenIddictApplications\" c ON c.\"Id\" = a.\"ApplicationId\" WHERE a.\"Id\" = $id";
-        command.Parameters.AddWithValue("$id", deviceId);
-        await using var reader = await command.ExecuteReaderAsync();
-        (await reader.ReadAsync()).ShouldBeTrue();
-        reader.GetString(0).ShouldBe("Pixel 9");
-        reader.GetString(1).ShouldBe("phone");
+        var rows = await connection.RowsAsync("SELECT a.\"DeviceName\", c.\"ClientId\" FROM \"OpenIddictAuthorizations\" a " +
+            "JOIN \"OpenIddictApplications\" c ON c.\"Id\" = a.\"ApplicationId\" WHERE a.\"Id\" = @id", ("@id", deviceId));
+        rows.Count.ShouldBe(1);
+        rows[0].ShouldBe(["Pixel 9", "phone"]);
     }
 
     [Fact]
@@ -177,17 +176,12 @@ public sealed class AuthorizationCodeGrantTests(AuthServerFactory factory) : ICl
     {
         var (code, _) = await PhoneCodeAsync();
 
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
+        await using var connection = await factory.OpenDatabaseAsync();
         // The code is OpenIddict's: its row records it (for single use) without holding the code itself.
-        command.CommandText = "SELECT COUNT(*), SUM(\"Payload\" = $code OR \"ReferenceId\" = $code) FROM \"OpenIddictTokens\" WHERE \"Type\" = $type";
-        command.Parameters.AddWithValue("$code", code);
-        command.Parameters.AddWithValue("$type", OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode);
-        await using var reader = await command.ExecuteReaderAsync();
-        (await reader.ReadAsync()).ShouldBeTrue();
-        reader.GetInt64(0).ShouldBeGreaterThanOrEqualTo(1);
-        (reader.IsDBNull(1) ? 0 : reader.GetInt64(1)).ShouldBe(0);
+        var type = ("@type", (object?)OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.Private.AuthorizationCode);
+        (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"OpenIddictTokens\" WHERE \"Type\" = @type", type)).ShouldBeGreaterThanOrEqualTo(1);
+        (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"OpenIddictTokens\" WHERE \"Type\" = @type AND (\"Payload\" = @code OR \"ReferenceId\" = @code)",
+            type, ("@code", code))).ShouldBe(0);
     }
 
     [Fact]

@@ -3,8 +3,12 @@ using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AuthorizeEndpointTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AuthorizeEndpointTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AuthorizeEndpointTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private static readonly CodeFlow.Pkce Pkce = CodeFlow.Pkce.New();
 
     private async Task<HttpClient> SignedInAsync()
@@ -110,7 +114,7 @@ public sealed class AuthorizeEndpointTests(AuthServerFactory factory) : IClassFi
             ["Clients:tv-with-redirect:GrantTypes:0"] = "urn:ietf:params:oauth:grant-type:device_code",
             ["Clients:tv-with-redirect:Scopes:0"] = "openid",
             ["Clients:tv-with-redirect:RedirectUris:0"] = "https://tv.example/cb",
-        });
+        }, factory.Provider);
         var browser = custom.CreateBrowser();
         await browser.SignInAsync();
 

@@ -4,8 +4,12 @@ using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract partial class DeviceAuthorizationEndpointTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : DeviceAuthorizationEndpointTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : DeviceAuthorizationEndpointTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _device = factory.CreateClient();
 
     [Fact]
@@ -41,12 +45,9 @@ public sealed partial class DeviceAuthorizationEndpointTests(AuthServerFactory f
         var answer = await _device.StartAsync();
         var deviceCode = answer.Get("device_code");
 
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT \"DeviceCodeHash\" FROM \"DeviceAuthorizations\" WHERE \"UserCode\" = $code";
-        command.Parameters.AddWithValue("$code", answer.Get("user_code").Replace("-", ""));
-        var stored = (string?)await command.ExecuteScalarAsync();
+        await using var connection = await factory.OpenDatabaseAsync();
+        var stored = await connection.ScalarAsync<string>("SELECT \"DeviceCodeHash\" FROM \"DeviceAuthorizations\" WHERE \"UserCode\" = @code",
+            ("@code", answer.Get("user_code").Replace("-", "")));
 
         stored.ShouldNotBeNull();
         stored.ShouldNotBe(deviceCode);

@@ -7,8 +7,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class DeviceCodeGrantTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : DeviceCodeGrantTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : DeviceCodeGrantTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _device = factory.CreateClient();
 
     private async Task<(string DeviceCode, string UserCode)> StartAsync(string clientId = "demo-tv", string scope = Infrastructure.Protocol.DemoScopes)
@@ -112,7 +116,7 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task A_redeemed_request_leaves_memory_at_once_and_a_replay_still_gets_invalid_grant()
     {
-        using var isolated = new AuthServerFactory();
+        using var isolated = AuthServerFactory.On(factory.Provider);
         var device = isolated.CreateClient();
         var cache = isolated.Services.GetRequiredService<LiveRequestCache>();
         var started = await device.StartAsync();
@@ -218,7 +222,7 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task An_account_locked_after_approving_gets_no_tokens()
     {
-        using var isolated = new AuthServerFactory();
+        using var isolated = AuthServerFactory.On(factory.Provider);
         var device = isolated.CreateClient();
         var started = await device.StartAsync();
         await isolated.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
@@ -238,7 +242,7 @@ public sealed class DeviceCodeGrantTests(AuthServerFactory factory) : IClassFixt
     [Fact]
     public async Task A_lockout_is_judged_by_the_servers_clock_and_ends_with_it()
     {
-        using var isolated = new AuthServerFactory();
+        using var isolated = AuthServerFactory.On(factory.Provider);
         var device = isolated.CreateClient();
         var tokens = await isolated.SignInDeviceAsync();
         await using (var scope = isolated.Services.CreateAsyncScope())

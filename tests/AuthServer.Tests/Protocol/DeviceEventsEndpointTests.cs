@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text;
 using AuthServer.Tests.Infrastructure;
-using Microsoft.Data.Sqlite;
 
 namespace AuthServer.Tests.Protocol;
 
@@ -10,8 +9,12 @@ namespace AuthServer.Tests.Protocol;
 /// server. Time moves only with the fake clock; a test that needs the server asleep on a timer first waits for the
 /// timer to be armed (<see cref="TimerWatch"/>), then advances.
 /// </summary>
-public sealed class DeviceEventsEndpointTests(TimerWatchingFactory factory) : IClassFixture<TimerWatchingFactory>
+public abstract class DeviceEventsEndpointTests(TimerWatchingFactory factory)
 {
+    public sealed class OnSqlite(TimerWatchingFactory server) : DeviceEventsEndpointTests(server), IClassFixture<TimerWatchingFactory>;
+
+    public sealed class OnPostgreSql(TimerWatchingFactory.OnPostgreSql server) : DeviceEventsEndpointTests(server), IClassFixture<TimerWatchingFactory.OnPostgreSql>;
+
     private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
 
     private readonly HttpClient _device = factory.CreateClient();
@@ -394,10 +397,7 @@ public sealed class DeviceEventsEndpointTests(TimerWatchingFactory factory) : IC
 
     private async Task<long> CountRequestsAsync()
     {
-        await using var connection = new SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM \"DeviceAuthorizations\"";
-        return (long)(await command.ExecuteScalarAsync())!;
+        await using var connection = await factory.OpenDatabaseAsync();
+        return await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"DeviceAuthorizations\"");
     }
 }

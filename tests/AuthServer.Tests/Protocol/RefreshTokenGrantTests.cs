@@ -7,8 +7,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class RefreshTokenGrantTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : RefreshTokenGrantTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : RefreshTokenGrantTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _device = factory.CreateClient();
 
     [Fact]
@@ -68,11 +72,8 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
         var userinfo = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
         userinfo.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", second.Get("access_token"));
         (await Infrastructure.Protocol.ReadAsync(await _device.SendAsync(userinfo))).Status.ShouldBe(HttpStatusCode.Unauthorized);
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'refresh_token.reuse'";
-        ((long)(await command.ExecuteScalarAsync())!).ShouldBeGreaterThan(0);
+        await using var connection = await factory.OpenDatabaseAsync();
+        (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'refresh_token.reuse'")).ShouldBeGreaterThan(0);
     }
 
     [Fact]
@@ -230,17 +231,11 @@ public sealed class RefreshTokenGrantTests(AuthServerFactory factory) : IClassFi
 
         (await _device.RefreshAsync(first.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
 
-        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
+        await using var connection = await factory.OpenDatabaseAsync();
         // The linked device is OpenIddict's authorization, with the columns the device list shows.
-        command.CommandText = "SELECT a.\"LastUsedAt\", a.\"DeviceName\", c.\"ClientId\" FROM \"OpenIddictAuthorizations\" a " +
-            "JOIN \"OpenIddictApplications\" c ON c.\"Id\" = a.\"ApplicationId\" WHERE a.\"Id\" = $id";
-        command.Parameters.AddWithValue("$id", deviceId);
-        await using var reader = await command.ExecuteReaderAsync();
-        (await reader.ReadAsync()).ShouldBeTrue();
-        reader.GetInt64(0).ShouldBe(factory.Clock.GetUtcNow().ToUnixTimeMilliseconds());
-        reader.GetString(1).ShouldBe("Living room TV");
-        reader.GetString(2).ShouldBe("demo-tv");
+        var rows = await connection.RowsAsync("SELECT a.\"LastUsedAt\", a.\"DeviceName\", c.\"ClientId\" FROM \"OpenIddictAuthorizations\" a " +
+            "JOIN \"OpenIddictApplications\" c ON c.\"Id\" = a.\"ApplicationId\" WHERE a.\"Id\" = @id", ("@id", deviceId));
+        rows.Count.ShouldBe(1);
+        rows[0].ShouldBe([factory.Clock.GetUtcNow().ToUnixTimeMilliseconds(), "Living room TV", "demo-tv"]);
     }
 }

@@ -13,8 +13,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace AuthServer.Tests.Protocol;
 
 /// <summary>Token revocation (RFC 7009) and token introspection (RFC 7662).</summary>
-public sealed class RevocationAndIntrospectionTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class RevocationAndIntrospectionTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : RevocationAndIntrospectionTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : RevocationAndIntrospectionTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     /// <summary>
     /// The resource server of the Development settings: a confidential client that only introspects, whose client id is
     /// the audience it serves (RFC 7662 §4: a token is described only to the resource it was issued for).

@@ -5,8 +5,12 @@ using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class TokenEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class TokenEndpointTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : TokenEndpointTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : TokenEndpointTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _http = factory.CreateClient();
 
     private static AuthenticationHeaderValue Basic(string id, string secret) =>

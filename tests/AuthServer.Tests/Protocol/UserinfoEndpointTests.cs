@@ -4,8 +4,12 @@ using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Protocol;
 
-public sealed class UserinfoEndpointTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class UserinfoEndpointTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : UserinfoEndpointTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : UserinfoEndpointTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private readonly HttpClient _http = factory.CreateClient();
 
     private async Task<Infrastructure.Protocol.Answer> GetUserinfoAsync(string? token)

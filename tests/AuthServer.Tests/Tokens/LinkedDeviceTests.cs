@@ -5,8 +5,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace AuthServer.Tests.Tokens;
 
-public sealed class LinkedDeviceTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class LinkedDeviceTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : LinkedDeviceTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : LinkedDeviceTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     [Fact]
     public async Task A_logged_out_device_can_neither_refresh_nor_use_its_access_token()
     {
@@ -14,13 +18,9 @@ public sealed class LinkedDeviceTests(AuthServerFactory factory) : IClassFixture
         var deviceId = new JsonWebToken(tokens.Get("access_token")).GetClaim("device_id").Value;
 
         // Revoked in the database itself, as another node or an operator would: every check reads it.
-        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={factory.DatabasePath}"))
+        await using (var connection = await factory.OpenDatabaseAsync())
         {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "UPDATE \"OpenIddictAuthorizations\" SET \"Status\" = 'revoked' WHERE \"Id\" = $id";
-            command.Parameters.AddWithValue("$id", deviceId);
-            (await command.ExecuteNonQueryAsync()).ShouldBe(1);
+            (await connection.ExecuteAsync("UPDATE \"OpenIddictAuthorizations\" SET \"Status\" = 'revoked' WHERE \"Id\" = @id", ("@id", deviceId))).ShouldBe(1);
         }
         var http = factory.CreateClient();
 

@@ -15,8 +15,12 @@ namespace AuthServer.Tests.WebSignIn;
 /// cookie, the phone approves, the browser redeems its device code and exchanges the access token for the session
 /// cookie at <c>/account/qr-signin</c>. Another browser holding the same device code, or the same tokens, gets nothing.
 /// </summary>
-public sealed class BrowserSignInTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class BrowserSignInTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : BrowserSignInTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : BrowserSignInTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private const string Scope = "openid profile offline_access";
 
     /// <summary>What the page holds once the phone approved: its cookies (in the client), its antiforgery token, its tokens.</summary>

@@ -19,8 +19,8 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
     IHttpContextAccessor http, TimeProvider clock)
     : OpenIddictEntityFrameworkCoreAuthorizationStore<Authorization, Application, Token, string>(cache, context, options)
 {
-    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Authorization?>> ById =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Authorizations.AsNoTracking().FirstOrDefault(a => a.Id == id));
+    private static readonly CompiledLookup<Authorization> ById =
+        new((db, id, _) => db.Authorizations.AsNoTracking().FirstOrDefault(a => a.Id == id));
 
     private readonly Dictionary<string, Authorization> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _storedStatus = new(StringComparer.Ordinal);
@@ -64,7 +64,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
         ArgumentException.ThrowIfNullOrEmpty(identifier);
         if (_read.TryGetValue(identifier, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
-        var found = await ById(db, identifier, cancellationToken);
+        var found = await ById.RunAsync(db, identifier, cancellationToken);
         if (found is not null) Remember(found);
         return found;
     }

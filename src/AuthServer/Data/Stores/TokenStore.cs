@@ -31,11 +31,11 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock)
     : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
 {
-    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Token?>> ById =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.Id == id));
+    private static readonly CompiledLookup<Token> ById =
+        new((db, id, _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.Id == id));
 
-    private static readonly Func<AuthServerDbContext, string, CancellationToken, Task<Token?>> ByReferenceId =
-        EF.CompileAsyncQuery((AuthServerDbContext db, string id, CancellationToken _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.ReferenceId == id));
+    private static readonly CompiledLookup<Token> ByReferenceId =
+        new((db, id, _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.ReferenceId == id));
 
     private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Token> _readByReference = new(StringComparer.Ordinal);
@@ -119,7 +119,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         // An entry still waiting for its payload is remembered, so no lookup needs its row written first.
         if (_read.TryGetValue(identifier, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
-        return Remember(await ById(db, identifier, cancellationToken));
+        return Remember(await ById.RunAsync(db, identifier, cancellationToken));
     }
 
     public override async ValueTask<Token?> FindByReferenceIdAsync(string identifier, CancellationToken cancellationToken)
@@ -128,7 +128,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         // A remembered token still answers to the reference only if its reference did not change since.
         if (_readByReference.TryGetValue(identifier, out var known) && known.ReferenceId == identifier) return known;
         await db.KeepOpenAsync(cancellationToken);
-        return Remember(await ByReferenceId(db, identifier, cancellationToken));
+        return Remember(await ByReferenceId.RunAsync(db, identifier, cancellationToken));
     }
 
     public override ValueTask<string?> GetApplicationIdAsync(Token token, CancellationToken cancellationToken) =>

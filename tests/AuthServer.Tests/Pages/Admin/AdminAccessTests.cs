@@ -8,8 +8,12 @@ namespace AuthServer.Tests.Pages.Admin;
 /// The admin pages are for the <c>admin</c> role only, at every URL and every handler, GET and POST, as the app's own
 /// endpoint list has them (<see cref="AdminPages.RoutesAsync"/>): a page added later is covered without editing this.
 /// </summary>
-public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminAccessTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminAccessTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminAccessTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private static readonly string[] Screens = ["/admin", "/admin/audit", "/admin/clients", "/admin/clients/new", "/admin/devices", "/admin/keys", "/admin/users", "/admin/users/new"];
 
     [Fact]
@@ -104,7 +108,7 @@ public sealed class AdminAccessTests(AuthServerFactory factory) : IClassFixture<
     [Fact]
     public async Task The_dashboard_counts_todays_logins_and_failures_the_active_devices_and_the_waiting_requests()
     {
-        using var fresh = new AuthServerFactory();
+        using var fresh = AuthServerFactory.On(factory.Provider);
         await fresh.SignInDeviceAsync();                       // the demo user's password sign-in and one device login
         await Phone.Screen.StartAsync(fresh);                  // a screen still waiting
         await LoginTests.SubmitAsync(fresh.CreateBrowser(), AuthServerFactory.DemoEmail, "Wrong-Password-1");

@@ -8,8 +8,12 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The audit log screen: filters, paging, and bad filter input shown on the page.</summary>
-public sealed partial class AdminAuditTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract partial class AdminAuditTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminAuditTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminAuditTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private static List<string> Types(string html) => [.. EventType().Matches(html).Select(m => m.Groups[1].Value)];
 
     [GeneratedRegex("data-testid=\"audit-event\" data-type=\"([^\"]+)\"")]
@@ -52,7 +56,7 @@ public sealed partial class AdminAuditTests(AuthServerFactory factory) : IClassF
     [Fact]
     public async Task The_log_is_paged_newest_first_and_every_page_can_be_reached()
     {
-        using var fresh = new AuthServerFactory();
+        using var fresh = AuthServerFactory.On(factory.Provider);
         await using (var scope = fresh.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();

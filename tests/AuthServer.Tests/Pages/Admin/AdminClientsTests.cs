@@ -8,8 +8,12 @@ using AuthServer.Tests.Infrastructure;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The clients screen over HTTP: what it stores through OpenIddict, what the protocol then does with it.</summary>
-public sealed class AdminClientsTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminClientsTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminClientsTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminClientsTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     internal const string DeviceGrant = "urn:ietf:params:oauth:grant-type:device_code";
 
     /// <summary>The create form's fields for a client; <paramref name="extra"/> adds or repeats fields.</summary>

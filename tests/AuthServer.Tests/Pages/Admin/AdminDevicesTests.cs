@@ -7,8 +7,12 @@ using Microsoft.IdentityModel.JsonWebTokens;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The linked devices screen: every account's devices, filtered, and revoking one ends its tokens at once.</summary>
-public sealed class AdminDevicesTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminDevicesTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminDevicesTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminDevicesTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private static async Task<HttpStatusCode> UserinfoAsync(HttpClient http, string accessToken)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");

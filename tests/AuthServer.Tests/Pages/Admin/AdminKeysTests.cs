@@ -6,8 +6,12 @@ using AuthServer.Tests.Infrastructure;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The signing keys screen: states, dates, the schedule, and "rotate now".</summary>
-public sealed class AdminKeysTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminKeysTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminKeysTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminKeysTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private static string Current(string html, string algorithm) => AdminPages.TestId(html, $"current-{algorithm}");
 
     [Fact]

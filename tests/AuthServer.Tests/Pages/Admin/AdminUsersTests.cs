@@ -9,8 +9,12 @@ using Microsoft.Extensions.DependencyInjection;
 namespace AuthServer.Tests.Pages.Admin;
 
 /// <summary>The users screen over HTTP: accounts, lockout, roles and ending every session of an account.</summary>
-public sealed class AdminUsersTests(AuthServerFactory factory) : IClassFixture<AuthServerFactory>
+public abstract class AdminUsersTests(AuthServerFactory factory)
 {
+    public sealed class OnSqlite(AuthServerFactory server) : AdminUsersTests(server), IClassFixture<AuthServerFactory>;
+
+    public sealed class OnPostgreSql(PostgreSqlAuthServerFactory server) : AdminUsersTests(server), IClassFixture<PostgreSqlAuthServerFactory>;
+
     private async Task<string> UserIdAsync(string email)
     {
         await using var scope = factory.Services.CreateAsyncScope();
@@ -47,11 +51,15 @@ public sealed class AdminUsersTests(AuthServerFactory factory) : IClassFixture<A
         static string Main(string html) => html[html.IndexOf("<main", StringComparison.Ordinal)..];
         var byEmail = Main(await admin.GetStringAsync("/admin/users?q=demo@"));
         var byName = await admin.GetStringAsync("/admin/users?q=Demo%20User");
+        // Case does not matter, on either provider.
+        var byOtherCase = Main(await admin.GetStringAsync("/admin/users?q=DEMO@EXAMPLE"));
         var none = await admin.GetStringAsync("/admin/users?q=nobody-at-all");
 
         byEmail.ShouldContain(AuthServerFactory.DemoEmail);
         byEmail.ShouldNotContain(AuthServerFactory.AdminEmail);
         byName.ShouldContain(AuthServerFactory.DemoEmail);
+        byOtherCase.ShouldContain(AuthServerFactory.DemoEmail);
+        byOtherCase.ShouldNotContain(AuthServerFactory.AdminEmail);
         AdminPages.TestId(none, "result").ShouldBe("No account matches.");
     }
 

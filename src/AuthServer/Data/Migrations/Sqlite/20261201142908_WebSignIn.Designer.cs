@@ -10,7 +10,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
 namespace AuthServer.Data.Migrations.Sqlite
 {
-    [DbContext(typeof(AuthServerDbContext))]
+    [DbContext(typeof(SqliteAuthServerDbContext))]
     [Migration("20261201142908_WebSignIn")]
     partial class WebSignIn
     {

@@ -91,7 +91,8 @@ public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUs
             query = query.Where(e => e.UserId == userId);
         }
         if (Client is { Length: > 0 } client) query = query.Where(e => e.ClientId == client.Trim());
-        if (Actor is { Length: > 0 } actor) query = query.Where(e => EF.Functions.Like(e.ActorName!, actor.Trim()));
+        // Upper-cased on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
+        if (Actor is { Length: > 0 } actor) query = query.Where(e => EF.Functions.Like(e.ActorName!.ToUpper(), actor.Trim().ToUpperInvariant()));
         if (Ip is { Length: > 0 } ip) query = query.Where(e => e.Ip!.StartsWith(ip.Trim()));
         if (From is { } start) query = query.Where(e => e.At >= new DateTimeOffset(start.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
         if (To is { } end) query = query.Where(e => e.At < new DateTimeOffset(end.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));

@@ -28,8 +28,9 @@ public sealed class IndexModel(AuthServerDbContext db, TimeProvider clock) : Pag
         var query = db.Users.AsNoTracking();
         if (Search is { Length: > 0 } search)
         {
-            var pattern = $"%{search.Trim()}%";
-            query = query.Where(u => EF.Functions.Like(u.Email!, pattern) || EF.Functions.Like(u.DisplayName!, pattern));
+            // Upper-cased on both sides: LIKE ignores case on SQLite but not on PostgreSQL.
+            var pattern = $"%{search.Trim().ToUpperInvariant()}%";
+            query = query.Where(u => EF.Functions.Like(u.Email!.ToUpper(), pattern) || EF.Functions.Like(u.DisplayName!.ToUpper(), pattern));
         }
         PageNumber = Math.Max(1, PageNumber);
         var users = await query.OrderBy(u => u.NormalizedEmail).Skip((PageNumber - 1) * PageSize).Take(PageSize + 1).ToListAsync(cancellationToken);
