@@ -31,6 +31,20 @@ public abstract class AdminKeysTests(AuthServerFactory factory)
     }
 
     [Fact]
+    public async Task The_schedule_and_the_result_of_a_rotation_read_in_Chinese_for_a_Chinese_browser()
+    {
+        var admin = await AdminPages.AdminAsync(factory);
+        admin.DefaultRequestHeaders.AcceptLanguage.ParseAdd("zh-CN");
+
+        var before = await admin.GetStringAsync("/admin/keys");
+        var after = await (await admin.SubmitAsync("/admin/keys?handler=Rotate", before)).Content.ReadAsStringAsync();
+
+        // The durations are arguments, which Razor HTML-encodes (CJK as character references); a browser shows them as text.
+        System.Net.WebUtility.HtmlDecode(before).ShouldContain("每个密钥签名 30 天");
+        AdminPages.TestId(after, "result").ShouldStartWith("已轮换：ES256 现在使用");
+    }
+
+    [Fact]
     public async Task Rotate_now_makes_the_next_keys_sign_and_is_audited_with_the_admin()
     {
         var admin = await AdminPages.AdminAsync(factory);

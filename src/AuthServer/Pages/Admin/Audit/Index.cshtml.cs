@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
@@ -9,7 +11,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AuthServer.Pages.Admin.Audit;
 
 /// <summary>The audit log: newest first, filterable, a page at a time.</summary>
-public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUser> users, ClientStore clients) : PageModel
+public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUser> users, ClientStore clients, IStringLocalizer<SharedResource> text) : PageModel
 {
     public const int PageSize = 50;
 
@@ -69,7 +71,7 @@ public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUs
         if (!ModelState.IsValid) return;
         if (Type is { Length: > 0 } type && Data.Audit.Find(type) is null)
         {
-            ModelState.AddModelError(nameof(Type), $"'{type}' is not an event type.");
+            ModelState.AddModelError(nameof(Type), text["'{0}' is not an event type.", type]);
             return;
         }
         if (From is { } from && To is { } to && to < from)
@@ -85,7 +87,7 @@ public sealed class IndexModel(AuthServerDbContext db, UserManager<ApplicationUs
         {
             if (await AdminAccounts.IdOfAsync(users, user) is not { } userId)
             {
-                Problem = $"No account has the email {user}.";
+                Problem = text["No account has the email {0}.", user];
                 return;
             }
             query = query.Where(e => e.UserId == userId);

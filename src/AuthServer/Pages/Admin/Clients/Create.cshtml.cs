@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Tokens;
@@ -12,7 +14,7 @@ namespace AuthServer.Pages.Admin.Clients;
 /// stored only as its hash.
 /// </summary>
 public sealed class CreateModel(
-    AuthServerDbContext db, IOpenIddictApplicationManager applications, ClientStore clients, ScopeCatalog scopes, TimeProvider clock) : PageModel
+    AuthServerDbContext db, IOpenIddictApplicationManager applications, ClientStore clients, ScopeCatalog scopes, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty]
     public ClientInput Input { get; set; } = new();
@@ -32,7 +34,7 @@ public sealed class CreateModel(
         if (!ClientRules.ClientIdPattern().IsMatch(clientId))
             ModelState.AddModelError("Input.ClientId", "A client id is 1 to 100 letters, digits or . _ ~ -.");
         else if (clients.Find(clientId) is not null || await applications.FindByClientIdAsync(clientId, HttpContext.RequestAborted) is not null)
-            ModelState.AddModelError("Input.ClientId", $"There is already a client '{clientId}'.");
+            ModelState.AddModelError("Input.ClientId", text["There is already a client '{0}'.", clientId]);
         var definition = Input.ToDefinition(ModelState, nameof(Input), scopes, disabled: false);
         if (definition is null || !ModelState.IsValid) return Page();
 

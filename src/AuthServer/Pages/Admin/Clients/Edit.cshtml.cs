@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
@@ -21,7 +23,7 @@ namespace AuthServer.Pages.Admin.Clients;
 /// </remarks>
 public sealed class EditModel(
     AuthServerDbContext db, IOpenIddictApplicationManager applications, ClientStore clients, ScopeCatalog scopes,
-    IConfiguration configuration, TimeProvider clock) : PageModel
+    IConfiguration configuration, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     public static readonly TimeSpan MaxOverlap = TimeSpan.FromDays(30);
 
@@ -157,8 +159,8 @@ public sealed class EditModel(
         NewSecret = secret;
         Response.Headers.CacheControl = "no-store";
         Result = overlap > TimeSpan.Zero
-            ? $"A new secret is made. The previous one keeps working until {now + overlap:yyyy-MM-dd HH:mm} UTC, then is refused."
-            : "A new secret is made. The previous one no longer works.";
+            ? text["A new secret is made. The previous one keeps working until {0} UTC, then is refused.", (now + overlap).ToString("yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture)]
+            : text["A new secret is made. The previous one no longer works."];
         await LoadAsync(fillForm: true);
         return Page();
     }

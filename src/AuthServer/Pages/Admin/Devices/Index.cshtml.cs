@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
@@ -16,7 +18,7 @@ namespace AuthServer.Pages.Admin.Devices;
 /// </summary>
 public sealed class IndexModel(
     AuthServerDbContext db, UserManager<ApplicationUser> users, ClientStore clients,
-    IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, TimeProvider clock) : PageModel
+    IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     public const int PageSize = 100;
 
@@ -46,7 +48,7 @@ public sealed class IndexModel(
         {
             if (await AdminAccounts.IdOfAsync(users, user) is not { } userId)
             {
-                Problem = $"No account has the email {user}.";
+                Problem = text["No account has the email {0}.", user];
                 return;
             }
             query = query.Where(a => a.Subject == userId);
@@ -79,7 +81,7 @@ public sealed class IndexModel(
                 $"{device.DeviceName} ({id}) revoked by an admin: its refresh and access tokens stop working.");
             return null;
         }, cancellationToken);
-        if (Problem is null) Result = $"{device!.DeviceName} is logged out. Its tokens no longer work.";
+        if (Problem is null) Result = text["{0} is logged out. Its tokens no longer work.", device!.DeviceName ?? ""];
         await OnGetAsync();
         return Page();
     }

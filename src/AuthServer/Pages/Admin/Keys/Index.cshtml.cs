@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.Tokens;
@@ -13,7 +15,7 @@ namespace AuthServer.Pages.Admin.Keys;
 /// when a key may have leaked (the next key, already published, signs at once; the old one stays published until
 /// the tokens it signed have expired).
 /// </summary>
-public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOptions<KeyRotationOptions> options, TimeProvider clock) : PageModel
+public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOptions<KeyRotationOptions> options, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     public sealed record Schedule(string Algorithm, SigningKey? Current, SigningKey? Next, DateTimeOffset? NextRotation);
 
@@ -33,14 +35,15 @@ public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOp
             s is { Current: { } current, Next: { } next } ? SigningKeyStore.NextRotation(current, next, Settings) : null))];
     }
 
-    /// <summary>A schedule setting in words: "30 days", "1 hour", "5 minutes".</summary>
-    public static string Duration(TimeSpan value)
+    /// <summary>A schedule setting in words, in the reader's language: "30 days", "1 hour", "5 minutes".</summary>
+    public static string Duration(TimeSpan value, Microsoft.AspNetCore.Mvc.Localization.IHtmlLocalizer text)
     {
-        static string Count(double n, string unit) => $"{n:0.##} {unit}{(n == 1 ? "" : "s")}";
-        return value.TotalDays >= 1 ? Count(value.TotalDays, "day")
-            : value.TotalHours >= 1 ? Count(value.TotalHours, "hour")
-            : value.TotalMinutes >= 1 ? Count(value.TotalMinutes, "minute")
-            : Count(value.TotalSeconds, "second");
+        string Count(double n, string one, string many) =>
+            text.GetString(n == 1 ? one : many, n.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture));
+        return value.TotalDays >= 1 ? Count(value.TotalDays, "{0} day", "{0} days")
+            : value.TotalHours >= 1 ? Count(value.TotalHours, "{0} hour", "{0} hours")
+            : value.TotalMinutes >= 1 ? Count(value.TotalMinutes, "{0} minute", "{0} minutes")
+            : Count(value.TotalSeconds, "{0} second", "{0} seconds");
     }
 
     /// <summary>When a retired key leaves the JWKS.</summary>
@@ -51,8 +54,8 @@ public sealed class IndexModel(AuthServerDbContext db, SigningKeyStore keys, IOp
         var before = (await keys.ScheduleAsync(HttpContext.RequestAborted)).ToDictionary(s => s.Algorithm, s => s.Next?.Id);
         // Each algorithm's rotation and its audit event (with this admin as its actor) commit together.
         await keys.RotateNowAsync(HttpContext.RequestAborted);
-        Result = "Rotated: " + string.Join("; ", before.Select(b => $"{b.Key} now signs with {b.Value}")) +
-            ". The previous keys stay published until their tokens have expired.";
+        Result = text["Rotated: {0}. The previous keys stay published until their tokens have expired.",
+            string.Join("; ", before.Select(b => text["{0} now signs with {1}", b.Key, b.Value ?? ""]))];
         await OnGetAsync();
         return Page();
     }

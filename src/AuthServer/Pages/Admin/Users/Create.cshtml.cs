@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using System.ComponentModel.DataAnnotations;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
@@ -9,7 +11,7 @@ using Microsoft.EntityFrameworkCore;
 namespace AuthServer.Pages.Admin.Users;
 
 /// <summary>A new account, with a password the admin gives its owner; Identity's password rules apply.</summary>
-public sealed class CreateModel(AuthServerDbContext db, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles, TimeProvider clock) : PageModel
+public sealed class CreateModel(AuthServerDbContext db, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     public sealed class InputModel
     {
@@ -39,7 +41,7 @@ public sealed class CreateModel(AuthServerDbContext db, UserManager<ApplicationU
     {
         AllRoles = await RoleNamesAsync(roles);
         foreach (var role in Input.Roles.Where(r => !AllRoles.Contains(r)))
-            ModelState.AddModelError("Input.Roles", $"There is no role '{role}'.");
+            ModelState.AddModelError("Input.Roles", text["There is no role '{0}'.", role]);
         if (!ModelState.IsValid) return Page();
 
         var email = Input.Email.Trim();

@@ -1,3 +1,5 @@
+using AuthServer.Localization;
+using Microsoft.Extensions.Localization;
 using System.Security.Claims;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
@@ -18,7 +20,7 @@ namespace AuthServer.Pages.Admin.Users;
 /// </summary>
 public sealed class DetailsModel(
     AuthServerDbContext db, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
-    IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, TimeProvider clock) : PageModel
+    IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, TimeProvider clock, IStringLocalizer<SharedResource> text) : PageModel
 {
     [BindProperty(SupportsGet = true)]
     public string Id { get; set; } = "";
@@ -35,7 +37,7 @@ public sealed class DetailsModel(
     public async Task<IActionResult> OnGetAsync(bool created = false)
     {
         if (!await LoadAsync()) return NotFoundPage();
-        if (created) Result = $"{Account!.Email} was created.";
+        if (created) Result = text["{0} was created.", Account!.Email ?? ""];
         return Page();
     }
 
@@ -78,7 +80,7 @@ public sealed class DetailsModel(
             wanted.Add(created);
         }
         var existing = await CreateModel.RoleNamesAsync(roles);
-        if (wanted.FirstOrDefault(r => !existing.Contains(r)) is { } unknown) return $"There is no role '{unknown}'.";
+        if (wanted.FirstOrDefault(r => !existing.Contains(r)) is { } unknown) return text["There is no role '{0}'.", unknown];
         var current = (await users.GetRolesAsync(user)).ToHashSet(StringComparer.Ordinal);
         if (IsSelf && current.Contains(AdminAccess.Role) && !wanted.Contains(AdminAccess.Role))
             return "You cannot take the admin role from your own account; another admin can.";
