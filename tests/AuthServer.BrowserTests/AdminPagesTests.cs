@@ -222,9 +222,11 @@ public sealed partial class AdminPagesTests(BrowserFixture browser, LiveServer s
 
     private static async Task FillSignInAsync(IPage page, string email, string password)
     {
-        await page.Locator("[name='Input.Email']").FillAsync(email);
-        await page.Locator("[name='Input.Password']").FillAsync(password);
-        await page.Locator("form button[type=submit]").ClickAsync();
+        // The password form's own button: the header's language switch is a form too.
+        var form = page.Locator("form", new() { Has = page.Locator("[name='Input.Email']") });
+        await form.Locator("[name='Input.Email']").FillAsync(email);
+        await form.Locator("[name='Input.Password']").FillAsync(password);
+        await form.Locator("button[type=submit]").ClickAsync();
     }
 
     /// <summary>Starts a demo-tv login and approves it in a browser of its own as the given account; returns the tokens.</summary>
