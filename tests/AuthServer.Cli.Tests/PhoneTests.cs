@@ -52,6 +52,14 @@ public sealed partial class PhoneTests(CliServer server) : IClassFixture<CliServ
         using var screen = Pty.Start(_screenHome, "login", "--server", server.Origin);
         await screen.WaitForAsync(Logins.Waiting);
 
+        // A script reads what the phone saw, but never the confirm ticket: a single-use secret stays out of output and logs.
+        var (scanned, scanJson) = await Pty.RunAsync(_phoneHome, "phone", "scan", Logins.UserCode(screen.Text), "--json");
+        scanned.ShouldBe(ExitCodes.Ok, scanJson);
+        var scan = JsonNode.Parse(scanJson)!.AsObject();
+        scan["user_code"]!.GetValue<string>().Replace("-", "").ShouldBe(Logins.UserCode(screen.Text).Replace("-", ""));
+        scan.ContainsKey("scan_id").ShouldBeTrue();
+        scan.ContainsKey("confirm_ticket").ShouldBeFalse();
+
         var (denied, deniedText) = await Pty.RunAsync(_phoneHome, "phone", "deny", Logins.UserCode(screen.Text).ToLowerInvariant());
         denied.ShouldBe(ExitCodes.Ok, deniedText);
         deniedText.ShouldContain("✗ Denied.");

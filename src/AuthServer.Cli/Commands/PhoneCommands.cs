@@ -74,9 +74,10 @@ public sealed class PhoneCommands(CliContext context, bool json)
             }
             if (!callback.TryGetValue("state", out var returned) || !CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(returned), Encoding.ASCII.GetBytes(state)))
                 throw new CliException(ExitCodes.Error, "The browser came back with the wrong state: the sign-in was not the one this command started.");
-            // RFC 9207 §2.4: the response must come from the issuer we sent the browser to.
-            if (callback.TryGetValue("iss", out var iss) && iss != address.Issuer)
-                throw new CliException(ExitCodes.Error, $"The sign-in came back from {iss}, not {address.Issuer}.");
+            // RFC 9207 §2.4: the server says it sends iss (authorization_response_iss_parameter_supported), so an
+            // answer without it, or from another issuer, is refused (mix-up attacks).
+            if (!callback.TryGetValue("iss", out var iss) || iss != address.Issuer)
+                throw new CliException(ExitCodes.Error, $"The sign-in came back from {iss ?? "an unnamed issuer"}, not {address.Issuer}.");
             if (callback.TryGetValue("error", out var error))
             {
                 var description = callback.GetValueOrDefault("error_description");

@@ -84,11 +84,8 @@ public sealed class AuditInterceptor(IHttpContextAccessor http, TimeProvider clo
             else if (entry is { Entity: AuditEvent added, State: EntityState.Added }) Stamp(added, request);
         }
         if (raised is null) return;
-        foreach (var audit in raised)
-        {
-            Stamp(audit, request);
-            _ours.AddOrUpdate(audit, audit);
-        }
+        // TokenEvent and RevocationEvent stamped them when they made them.
+        foreach (var audit in raised) _ours.AddOrUpdate(audit, audit);
         db.AuditEvents.AddRange(raised);
     }
 

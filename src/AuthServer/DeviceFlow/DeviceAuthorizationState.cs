@@ -28,6 +28,12 @@ public sealed record DeviceAuthorizationState(
 
     public bool IsExpired(DateTimeOffset now) => DeviceAuthorizationTransitions.IsExpired(Status, ExpiresAt, now);
 
+    /// <summary>
+    /// Of a request no longer open: whether it ran out (expired, or replaced by the screen's newer code) rather than
+    /// being decided. The phone and the verification page tell people the two apart: a new code, or "already used".
+    /// </summary>
+    public bool RanOut(DateTimeOffset now) => IsExpired(now) || Status == DeviceAuthorizationStatus.Superseded;
+
     /// <summary>Whether a user can still scan, approve or deny it.</summary>
     public bool IsOpen(DateTimeOffset now) => DeviceAuthorizationTransitions.IsOpen(Status) && !IsExpired(now);
 

@@ -135,10 +135,6 @@ public static class SignInHandlers
     }
 
     /// <summary>
-    /// Access tokens are signed with the current key of <c>Tokens:AccessTokenAlgorithm</c>; ID tokens with the client's
-    /// own algorithm (<c>id_token_signed_response_alg</c>, OIDC Dynamic Client Registration §2) or the default.
-    /// </summary>
-    /// <summary>
     /// A refresh grant answers without a new ID token (OIDC Core §12.2: the response "might not contain an id_token").
     /// An ID token asserts that the user authenticated; a refresh is no new authentication, and the client already has
     /// the one from its login. Leaving it out saves an RS256 signature, most of a grant's cryptography
@@ -164,6 +160,10 @@ public static class SignInHandlers
         }
     }
 
+    /// <summary>
+    /// Access tokens are signed with the current key of <c>Tokens:AccessTokenAlgorithm</c>; ID tokens with the client's
+    /// own algorithm (<c>id_token_signed_response_alg</c>, OIDC Dynamic Client Registration §2) or the default.
+    /// </summary>
     public sealed class SignWithCurrentKeys(SigningKeyStore keys, ClientStore clients, IOptions<TokenOptions> options)
         : IOpenIddictServerHandler<GenerateTokenContext>
     {

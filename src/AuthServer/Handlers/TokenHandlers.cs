@@ -196,35 +196,35 @@ public static class TokenHandlers
         switch (state.Status)
         {
             case DeviceAuthorizationStatus.Redeemed:
-                metrics.Polled(AuthServerMetrics.PollResults.Redeemed);
+                metrics.Polled(AuthServerMetrics.PollResult.Redeemed);
                 context.Reject(Errors.InvalidGrant, "The device code has already been used.");
                 return;
             case DeviceAuthorizationStatus.Superseded:
-                metrics.Polled(AuthServerMetrics.PollResults.Superseded);
+                metrics.Polled(AuthServerMetrics.PollResult.Superseded);
                 context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
                 return;
             case DeviceAuthorizationStatus.Denied:
-                metrics.Polled(AuthServerMetrics.PollResults.Denied);
+                metrics.Polled(AuthServerMetrics.PollResult.Denied);
                 context.Reject(Errors.AccessDenied, "The user denied the request.");
                 return;
             case var _ when state.IsExpired(now):
-                metrics.Polled(AuthServerMetrics.PollResults.Expired);
+                metrics.Polled(AuthServerMetrics.PollResult.Expired);
                 context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
                 return;
             case DeviceAuthorizationStatus.Approved:
-                metrics.Polled(AuthServerMetrics.PollResults.Approved);
+                metrics.Polled(AuthServerMetrics.PollResult.Approved);
                 return;
         }
         // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
         // always gets its tokens, however soon it came.
         if (live.RecordPendingPoll(now))
         {
-            metrics.Polled(AuthServerMetrics.PollResults.SlowDown);
+            metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
             context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
         }
         else
         {
-            metrics.Polled(AuthServerMetrics.PollResults.Pending);
+            metrics.Polled(AuthServerMetrics.PollResult.Pending);
             context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
         }
     }

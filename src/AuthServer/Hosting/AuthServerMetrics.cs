@@ -51,16 +51,8 @@ public sealed class AuthServerMetrics
         public const string Phone = "phone";
     }
 
-    public static class PollResults
-    {
-        public const string Pending = "pending";
-        public const string SlowDown = "slow_down";
-        public const string Approved = "approved";
-        public const string Denied = "denied";
-        public const string Expired = "expired";
-        public const string Superseded = "superseded";
-        public const string Redeemed = "redeemed";
-    }
+    /// <summary>What a poll of the token endpoint was answered (RFC 8628 §3.5), in the order of the tags below.</summary>
+    public enum PollResult { Pending, SlowDown, Approved, Denied, Expired, Superseded, Redeemed }
 
     private static KeyValuePair<string, object?>[] Tag(string name, string value) => [new(name, value)];
 
@@ -80,11 +72,12 @@ public sealed class AuthServerMetrics
     private static readonly KeyValuePair<string, object?>[] PhoneDeniedByUser = Tags("door", Doors.Phone, "reason", "user");
     private static readonly KeyValuePair<string, object?>[] PhoneWrongNumber = Tags("door", Doors.Phone, "reason", "wrong_number");
 
-    private static readonly Dictionary<string, KeyValuePair<string, object?>[]> PollTags = new[]
-    {
-        PollResults.Pending, PollResults.SlowDown, PollResults.Approved, PollResults.Denied, PollResults.Expired,
-        PollResults.Superseded, PollResults.Redeemed,
-    }.ToDictionary(result => result, result => Tag("result", result), StringComparer.Ordinal);
+    /// <summary>The tags of each <see cref="PollResult"/>, indexed by it: a poll's count is an array read.</summary>
+    private static readonly KeyValuePair<string, object?>[][] PollTags =
+    [
+        Tag("result", "pending"), Tag("result", "slow_down"), Tag("result", "approved"), Tag("result", "denied"),
+        Tag("result", "expired"), Tag("result", "superseded"), Tag("result", "redeemed"),
+    ];
 
     /// <summary>The grant types a token response can follow, by their short names (the device code's URN is long).</summary>
     private static readonly Dictionary<string, KeyValuePair<string, object?>[]> GrantTags = new(StringComparer.Ordinal)
@@ -128,8 +121,7 @@ public sealed class AuthServerMetrics
         }
     }
 
-    /// <param name="result">One of <see cref="PollResults"/>.</param>
-    public void Polled(string result) => _polls.Add(1, PollTags[result]);
+    public void Polled(PollResult result) => _polls.Add(1, PollTags[(int)result]);
 
     public void TokensIssued(string? grantType) =>
         _tokensIssued.Add(1, grantType is not null && GrantTags.TryGetValue(grantType, out var tags) ? tags : OtherGrant);

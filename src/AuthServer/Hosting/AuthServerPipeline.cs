@@ -62,6 +62,7 @@ public static class AuthServerPipeline
     /// </summary>
     private static async Task WriteErrorAsync(HttpContext context)
     {
+        CorrelationId.Echo(context);
         var badRequest = await BadRequestStatusAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error);
         var wantsPage = ErrorPage.IsWanted(context.Request) || context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
         // RP-initiated logout is a page the user's browser is sent to; every other /connect path answers applications.

@@ -109,14 +109,14 @@ public sealed class DatabaseOutages(TimeProvider clock)
 
 /// <summary>
 /// Runs before the pipeline's own error writer (<see cref="AuthServerPipeline"/>), which keeps every other failure.
-/// It also puts the correlation id back on the response, whose headers the exception handler has cleared.
+/// Like that writer, it puts the correlation id back on the response, whose headers the exception handler has cleared.
 /// </summary>
 public sealed class DatabaseOutageHandler(DatabaseOutages outages, ILogger<DatabaseOutageHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        CorrelationId.Echo(context);
         if (!DatabaseOutage.IsOutage(exception)) return false;
+        CorrelationId.Echo(context);
         outages.Record();
         // The message only: the exception's text names the failure (e.g. "database is locked"), never a value.
         logger.LogWarning("The database is unavailable ({Failure}); answered 503 to {Method} {Path}",

@@ -83,7 +83,6 @@ public static class ErrorPage
 
     /// <summary>The paths that answer applications, not people: the phone API, the protocol, metadata, health.</summary>
     private static bool IsForMachines(PathString path) =>
-        path.StartsWithSegments("/api") || path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health")
-        || path.StartsWithSegments("/swagger") || path.StartsWithSegments(WebSignIn.SessionEndpoint.Path)
-        || (path.StartsWithSegments("/connect") && !path.StartsWithSegments(OpenIddictSetup.EndSessionPath));
+        OpenIddictSetup.IsProtocolPath(path) || path.StartsWithSegments("/api") || path.StartsWithSegments("/swagger")
+        || path.StartsWithSegments(WebSignIn.SessionEndpoint.Path);
 }

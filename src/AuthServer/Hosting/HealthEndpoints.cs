@@ -58,8 +58,10 @@ public sealed class DatabaseReadyCheck(IServiceScopeFactory scopes, DatabaseOuta
         {
             await using var scope = scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
-            await db.Database.GetAppliedMigrationsAsync(deadline.Token);
-            return HealthCheckResult.Healthy();
+            // EF answers an empty list for a database without the history table: reachable, but no schema.
+            return (await db.Database.GetAppliedMigrationsAsync(deadline.Token)).Any()
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Unhealthy("The database has no AuthServer schema.");
         }
         catch (Exception error) when (DatabaseOutage.IsOutage(error) || error is System.Data.Common.DbException
             || (error is OperationCanceledException && !cancellationToken.IsCancellationRequested))

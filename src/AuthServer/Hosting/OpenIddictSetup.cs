@@ -30,6 +30,14 @@ public static class OpenIddictSetup
     public const string OpenIdMetadataPath = "/.well-known/openid-configuration";
     public const string JwksPath = "/.well-known/jwks";
 
+    /// <summary>
+    /// The paths that answer applications in English by design: the protocol endpoints (except RP-initiated logout,
+    /// a page the user's browser is sent to), the metadata and the health checks.
+    /// </summary>
+    public static bool IsProtocolPath(PathString path) =>
+        path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health")
+        || (path.StartsWithSegments("/connect") && !path.StartsWithSegments(EndSessionPath));
+
     /// <summary>The code's lifetime: long enough for a redirect, short enough that a leaked code is stale (RFC 6749 §4.1.2).</summary>
     public static readonly TimeSpan AuthorizationCodeLifetime = TimeSpan.FromSeconds(60);
 

@@ -50,9 +50,7 @@ public static class Languages
         return app;
     }
 
-    private static bool IsForPeople(PathString path) =>
-        !(path.StartsWithSegments("/.well-known") || path.StartsWithSegments("/health")
-          || (path.StartsWithSegments("/connect") && !path.StartsWithSegments(Hosting.OpenIddictSetup.EndSessionPath)));
+    private static bool IsForPeople(PathString path) => !Hosting.OpenIddictSetup.IsProtocolPath(path);
 
     /// <summary>The culture cookie's value and options for <paramref name="culture"/>, which must be supported.</summary>
     public static void Remember(HttpResponse response, string culture)

@@ -123,8 +123,8 @@ public static class PhoneApi
             DecisionOutcome.Approved or DecisionOutcome.Denied => TypedResults.NoContent(),
             DecisionOutcome.WrongNumber => Problem(StatusCodes.Status403Forbidden, "Wrong number", "That is not the number on the screen; the request was denied."),
             DecisionOutcome.NotFound => Problem(StatusCodes.Status404NotFound, "Unknown scan", "No login request has this id."),
-            DecisionOutcome.NotOpen when decided is not null => Closed(decided, clock),
-            DecisionOutcome.NotOpen => Problem(StatusCodes.Status410Gone, "Request closed", "This login request has expired, was replaced, or is already decided."),
+            // RefusalAsync always hands back the request it refused, so the 410 can say why it is closed.
+            DecisionOutcome.NotOpen => Closed(decided!, clock),
             DecisionOutcome.NotYours => Problem(StatusCodes.Status409Conflict, "Claimed by another account", "Another account scanned this code."),
             _ => Problem(StatusCodes.Status403Forbidden, "Invalid confirm ticket", "The confirm ticket is wrong, used, expired, or belongs to another scan or phone."),
         };
@@ -158,7 +158,7 @@ public static class PhoneApi
     /// </summary>
     private static ProblemHttpResult Closed(DeviceAuthorizationState state, TimeProvider clock)
     {
-        var expired = state.IsExpired(clock.GetUtcNow()) || state.Status == DeviceAuthorizationStatus.Superseded;
+        var expired = state.RanOut(clock.GetUtcNow());
         return TypedResults.Problem(statusCode: StatusCodes.Status410Gone, title: "Request closed",
             detail: expired
                 ? "This code has expired or was replaced by a newer one on the screen."

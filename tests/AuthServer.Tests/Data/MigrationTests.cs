@@ -56,6 +56,25 @@ public sealed class MigrationTests
     }
 
     [Fact]
+    public void Both_providers_keep_the_unique_indexes_that_refuse_a_duplicate_code_or_login_request()
+    {
+        // TokenManager.ValidateAsync skips OpenIddict's lookup of a new reference id before it is written: the unique
+        // index alone refuses two device or user codes with the same reference id. The pending-changes tests above
+        // prove the migrations create what the model says.
+        using var sqlite = new SqliteDesignTimeFactory().CreateDbContext([]);
+        using var postgres = new PostgreSqlDesignTimeFactory().CreateDbContext([]);
+        static List<string> UniqueIndexes(DbContext db) =>
+        [
+            .. db.Model.GetEntityTypes().SelectMany(entity => entity.GetIndexes().Where(index => index.IsUnique).Select(index =>
+                $"{entity.GetTableName()}({string.Join(",", index.Properties.Select(p => p.GetColumnName()))})")).Order(),
+        ];
+
+        UniqueIndexes(postgres).ShouldBe(UniqueIndexes(sqlite));
+        UniqueIndexes(sqlite).ShouldContain("OpenIddictTokens(ReferenceId)");
+        UniqueIndexes(sqlite).ShouldContain("DeviceAuthorizations(DeviceCodeHash)");
+    }
+
+    [Fact]
     public async Task A_new_PostgreSql_database_is_migrated_at_start_up_and_serves_a_whole_login_with_its_audit_trail()
     {
         using var factory = AuthServerFactory.On(DatabaseProvider.PostgreSql);

@@ -194,10 +194,15 @@ public abstract class BrowserSignInTests(AuthServerFactory factory)
     public async Task Concurrent_exchanges_of_one_approval_make_exactly_one_session()
     {
         var approved = await RedeemedAsync();
+        await using var connection = await factory.OpenDatabaseAsync();
+        const string signIns = "SELECT COUNT(*) FROM \"AuditEvents\" WHERE \"Type\" = 'sign_in.succeeded' AND \"ClientId\" = @client";
+        var before = await connection.ScalarAsync<long>(signIns, ("@client", BrowserBinding.ClientId));
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ExchangeAsync(approved.Browser, approved.AccessToken, approved.Antiforgery)));
 
         answers.Count(a => a.Status == HttpStatusCode.OK).ShouldBe(1);
+        // The audit event commits with the single-use update: the winner writes one, the losers none.
+        (await connection.ScalarAsync<long>(signIns, ("@client", BrowserBinding.ClientId))).ShouldBe(before + 1);
         var losers = answers.Where(a => a.Status != HttpStatusCode.OK).ToList();
         losers.Count.ShouldBe(3);
         losers.ShouldAllBe(a => a.Status == HttpStatusCode.Conflict);

@@ -80,12 +80,8 @@ public sealed class IndexModel(
         return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
     }
 
-    private DevicePageState Closed(DeviceAuthorizationState state) => state.Status switch
-    {
-        _ when state.IsExpired(clock.GetUtcNow()) => DevicePageState.Expired,
-        DeviceAuthorizationStatus.Superseded => DevicePageState.Expired,
-        _ => DevicePageState.Finished,
-    };
+    private DevicePageState Closed(DeviceAuthorizationState state) =>
+        state.RanOut(clock.GetUtcNow()) ? DevicePageState.Expired : DevicePageState.Finished;
 
     private ConsentViewModel ToViewModel(DeviceAuthorizationState state) => new(
         UserCode.Format(state.UserCode),

@@ -204,7 +204,8 @@ export async function finishSignIn(query) {
   const code = query.get("code");
   if (!pending || !code || query.get("state") !== pending.state) return false;
   const { issuer } = await discover();
-  if (query.has("iss") && query.get("iss") !== issuer) return false;
+  // RFC 9207 §2.4: our metadata says every answer names its issuer, so one without iss is refused too (mix-up).
+  if (query.get("iss") !== issuer) return false;
   const { status, json } = await tokenRequest({
     grant_type: "authorization_code", code, redirect_uri: redirectUri(), code_verifier: pending.verifier,
   });
