@@ -193,6 +193,8 @@ public sealed partial class AdminPagesTests(BrowserFixture browser, LiveServer s
         await page.GotoAsync("/admin/users");
         await Expect(page).ToHaveURLAsync(new Regex("/Identity/Account/Login\\?ReturnUrl=%2Fadmin%2Fusers"));
         await FillSignInAsync(page, AuthServerFactory.DemoEmail, AuthServerFactory.DemoPassword);
+        // The sign-in's own navigation back to the page ends first: reloading during it races the browser.
+        await Expect(page).ToHaveURLAsync(new Regex("/admin/users$"));
 
         var response = await page.ReloadAsync();
         response!.Status.ShouldBe(403);
