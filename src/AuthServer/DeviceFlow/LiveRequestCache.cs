@@ -117,13 +117,28 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     /// </summary>
     public bool RecordPendingPoll(DateTimeOffset now)
     {
+        lock (_gate) return RecordPoll(now);
+    }
+
+    /// <summary>
+    /// <see cref="RecordPendingPoll"/> for a request that is still waiting for the user (pending or scanned) when the
+    /// poll is recorded, or null without recording anything when it is not: a transition publishes under the same lock.
+    /// </summary>
+    public bool? RecordPollIfWaiting(DateTimeOffset now)
+    {
         lock (_gate)
         {
-            var tooFast = _lastPoll is { } last && now - last < TimeSpan.FromSeconds(_intervalSeconds) - Jitter;
-            _lastPoll = now;
-            // Capped so a client that ignores slow_down forever cannot overflow the counter.
-            if (tooFast) _intervalSeconds = Math.Min(_intervalSeconds + SlowDownIncrementSeconds, MaxIntervalSeconds);
-            return tooFast;
+            if (_state.Status is not (DeviceAuthorizationStatus.Pending or DeviceAuthorizationStatus.Scanned)) return null;
+            return RecordPoll(now);
         }
+    }
+
+    private bool RecordPoll(DateTimeOffset now)
+    {
+        var tooFast = _lastPoll is { } last && now - last < TimeSpan.FromSeconds(_intervalSeconds) - Jitter;
+        _lastPoll = now;
+        // Capped so a client that ignores slow_down forever cannot overflow the counter.
+        if (tooFast) _intervalSeconds = Math.Min(_intervalSeconds + SlowDownIncrementSeconds, MaxIntervalSeconds);
+        return tooFast;
     }
 }

@@ -192,40 +192,46 @@ public static class TokenHandlers
     /// <summary>The answer for a request that is not approved; an approved one is left to OpenIddict.</summary>
     public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
     {
+        if (Decide(live, now, metrics) is { Error: { } error, Description: var description }) context.Reject(error, description);
+    }
+
+    /// <summary>What a poll of this request is answered (RFC 8628 §3.5), or no error when it is approved and goes on to
+    /// OpenIddict's redemption. Counts the poll, and records it for <c>slow_down</c> when the request is still open.</summary>
+    public static PollAnswer Decide(LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
+    {
         var state = live.State;
         switch (state.Status)
         {
             case DeviceAuthorizationStatus.Redeemed:
                 metrics.Polled(AuthServerMetrics.PollResult.Redeemed);
-                context.Reject(Errors.InvalidGrant, "The device code has already been used.");
-                return;
+                return new(Errors.InvalidGrant, "The device code has already been used.");
             case DeviceAuthorizationStatus.Superseded:
                 metrics.Polled(AuthServerMetrics.PollResult.Superseded);
-                context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
-                return;
+                return new(Errors.ExpiredToken, "The device code was replaced by a newer request.");
             case DeviceAuthorizationStatus.Denied:
                 metrics.Polled(AuthServerMetrics.PollResult.Denied);
-                context.Reject(Errors.AccessDenied, "The user denied the request.");
-                return;
+                return new(Errors.AccessDenied, "The user denied the request.");
             case var _ when state.IsExpired(now):
                 metrics.Polled(AuthServerMetrics.PollResult.Expired);
-                context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
-                return;
+                return new(Errors.ExpiredToken, "The device code has expired: start a new request.");
             case DeviceAuthorizationStatus.Approved:
                 metrics.Polled(AuthServerMetrics.PollResult.Approved);
-                return;
+                return default;
         }
         // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
         // always gets its tokens, however soon it came.
         if (live.RecordPendingPoll(now))
         {
             metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
-            context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
+            return SlowDown;
         }
-        else
-        {
-            metrics.Polled(AuthServerMetrics.PollResult.Pending);
-            context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
-        }
+        metrics.Polled(AuthServerMetrics.PollResult.Pending);
+        return Pending;
     }
+
+    public static readonly PollAnswer Pending = new(Errors.AuthorizationPending, "The user has not yet approved the request.");
+    public static readonly PollAnswer SlowDown = new(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
+
+    /// <summary>A poll's answer: an RFC 6749 §5.2 error, or none for an approved request.</summary>
+    public readonly record struct PollAnswer(string? Error, string? Description);
 }

@@ -15,6 +15,8 @@ public static class AuthServerPipeline
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
         app.Use(SecurityHeaders);
+        // Before routing, CORS and authentication, none of which a public client's pending poll needs.
+        app.UsePendingPollShortcut();
         // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
         app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();
