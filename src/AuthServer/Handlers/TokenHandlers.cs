@@ -19,8 +19,8 @@ public static class TokenHandlers
     /// the checks is §3.5's: unknown → wrong client → wrong key → finished (redeemed, superseded, denied, expired) →
     /// slow_down / authorization_pending.
     /// </summary>
-    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, TimeProvider clock,
-        AuthServerMetrics metrics)
+    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, PendingPolls polls,
+        TimeProvider clock, AuthServerMetrics metrics)
         : IOpenIddictServerHandler<ValidateTokenRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
@@ -69,7 +69,7 @@ public static class TokenHandlers
                 context.Transaction.Properties[DeferredProperty] = live;
                 return;
             }
-            Answer(context, live, clock.GetUtcNow(), metrics);
+            await AnswerAsync(context, live, polls, clock.GetUtcNow(), metrics);
         }
     }
 
@@ -77,7 +77,7 @@ public static class TokenHandlers
     /// For confidential clients, the same answers once OpenIddict has authenticated the client, still before it reads
     /// the device code.
     /// </summary>
-    public sealed class AnswerDeferredPoll(TimeProvider clock, AuthServerMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    public sealed class AnswerDeferredPoll(PendingPolls polls, TimeProvider clock, AuthServerMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
             .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
@@ -86,12 +86,10 @@ public static class TokenHandlers
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
-        public ValueTask HandleAsync(ProcessAuthenticationContext context)
-        {
-            if (context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live)
-                Answer(context, live, clock.GetUtcNow(), metrics);
-            return ValueTask.CompletedTask;
-        }
+        public ValueTask HandleAsync(ProcessAuthenticationContext context) =>
+            context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live
+                ? AnswerAsync(context, live, polls, clock.GetUtcNow(), metrics)
+                : ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -189,43 +187,57 @@ public static class TokenHandlers
     private const string DeferredProperty = "authserver:deferred_poll";
     public const string WrongKey = "This login request is bound to a DPoP key: send a proof made with it.";
 
-    /// <summary>The answer for a request that is not approved; an approved one is left to OpenIddict.</summary>
-    public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
+    /// <summary>
+    /// The answer for a request that is not approved; an approved one is left to OpenIddict. A pending one is recorded
+    /// where the polling bookkeeping lives (<see cref="PendingPolls"/>): on SQLite in memory, completing at once; on
+    /// PostgreSQL in the row, which may show that another node has decided it meanwhile.
+    /// </summary>
+    public static async ValueTask AnswerAsync(BaseValidatingContext context, LiveRequest live, PendingPolls polls, DateTimeOffset now, AuthServerMetrics metrics)
     {
-        var state = live.State;
+        if (AnswerUnlessOpen(context, live.State, now, metrics)) return;
+        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
+        // always gets its tokens, however soon it came.
+        switch (await polls.RecordAsync(live, now, context.CancellationToken))
+        {
+            case PendingPoll.TooFast:
+                metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
+                context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
+                return;
+            case PendingPoll.Moved when AnswerUnlessOpen(context, live.State, now, metrics):
+                return;
+            default:
+                metrics.Polled(AuthServerMetrics.PollResult.Pending);
+                context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
+                return;
+        }
+    }
+
+    /// <summary>Answers a request that is finished, expired or approved (the last by leaving it to OpenIddict); false for one still open.</summary>
+    private static bool AnswerUnlessOpen(BaseValidatingContext context, DeviceAuthorizationState state, DateTimeOffset now, AuthServerMetrics metrics)
+    {
         switch (state.Status)
         {
             case DeviceAuthorizationStatus.Redeemed:
                 metrics.Polled(AuthServerMetrics.PollResult.Redeemed);
                 context.Reject(Errors.InvalidGrant, "The device code has already been used.");
-                return;
+                return true;
             case DeviceAuthorizationStatus.Superseded:
                 metrics.Polled(AuthServerMetrics.PollResult.Superseded);
                 context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
-                return;
+                return true;
             case DeviceAuthorizationStatus.Denied:
                 metrics.Polled(AuthServerMetrics.PollResult.Denied);
                 context.Reject(Errors.AccessDenied, "The user denied the request.");
-                return;
+                return true;
             case var _ when state.IsExpired(now):
                 metrics.Polled(AuthServerMetrics.PollResult.Expired);
                 context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
-                return;
+                return true;
             case DeviceAuthorizationStatus.Approved:
                 metrics.Polled(AuthServerMetrics.PollResult.Approved);
-                return;
-        }
-        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
-        // always gets its tokens, however soon it came.
-        if (live.RecordPendingPoll(now))
-        {
-            metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
-            context.Reject(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
-        }
-        else
-        {
-            metrics.Polled(AuthServerMetrics.PollResult.Pending);
-            context.Reject(Errors.AuthorizationPending, "The user has not yet approved the request.");
+                return true;
+            default:
+                return false;
         }
     }
 }
