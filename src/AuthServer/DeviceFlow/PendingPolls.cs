@@ -21,6 +21,12 @@ public abstract class PendingPolls
 {
     /// <summary>Records a poll of <paramref name="live"/>, which this node holds as pending or scanned.</summary>
     public abstract ValueTask<PendingPoll> RecordAsync(LiveRequest live, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Before a poll of a request this node holds as approved goes on to OpenIddict: makes sure no other node has
+    /// redeemed it meanwhile, since OpenIddict treats a second redemption of a device code as a replay.
+    /// </summary>
+    public abstract ValueTask ConfirmApprovedAsync(LiveRequest live, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -31,6 +37,9 @@ public sealed class InMemoryPendingPolls : PendingPolls
 {
     public override ValueTask<PendingPoll> RecordAsync(LiveRequest live, DateTimeOffset now, CancellationToken cancellationToken) =>
         ValueTask.FromResult(live.RecordPendingPoll(now) ? PendingPoll.TooFast : PendingPoll.Pending);
+
+    /// <summary>This node made every transition, so what it holds is what the database holds.</summary>
+    public override ValueTask ConfirmApprovedAsync(LiveRequest live, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
 
 /// <summary>
@@ -47,11 +56,18 @@ public sealed class DatabasePendingPolls(DeviceAuthorizationSql sql, LiveRequest
             live.Publish(poll.State);
             return poll.TooFast ? PendingPoll.TooFast : PendingPoll.Pending;
         }
-        if (await sql.FindByIdAsync(live.State.Id, cancellationToken) is { } state)
-        {
-            live.Publish(state);
-            cache.Apply(state);
-        }
+        await ReloadAsync(live, cancellationToken);
         return PendingPoll.Moved;
+    }
+
+    /// <summary>One primary-key read, once per login: only the polls that find a request approved pay it.</summary>
+    public override async ValueTask ConfirmApprovedAsync(LiveRequest live, CancellationToken cancellationToken) =>
+        await ReloadAsync(live, cancellationToken);
+
+    private async Task ReloadAsync(LiveRequest live, CancellationToken cancellationToken)
+    {
+        if (await sql.FindByIdAsync(live.State.Id, cancellationToken) is not { } state) return;
+        live.Publish(state);
+        cache.Apply(state);
     }
 }

@@ -194,6 +194,8 @@ public static class TokenHandlers
     /// </summary>
     public static async ValueTask AnswerAsync(BaseValidatingContext context, LiveRequest live, PendingPolls polls, DateTimeOffset now, AuthServerMetrics metrics)
     {
+        if (live.State is { Status: DeviceAuthorizationStatus.Approved } approved && !approved.IsExpired(now))
+            await polls.ConfirmApprovedAsync(live, context.CancellationToken);
         if (AnswerUnlessOpen(context, live.State, now, metrics)) return;
         // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
         // always gets its tokens, however soon it came.
