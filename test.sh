@@ -66,6 +66,8 @@ as_cluster_owner "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w
   || { cat "$pg_root/server.log"; exit 1; }
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port for this run"
 export AUTHSERVER_TEST_POSTGRES="Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$pg_password"
+# The fault test stops and starts a cluster of its own (never this shared one) with the same binaries.
+export AUTHSERVER_TEST_PG_BIN="$pg_bin"
 
 results=.test-results
 rm -rf "$results"

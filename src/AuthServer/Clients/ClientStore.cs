@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Collections.Immutable;
+using AuthServer.Cluster;
 using AuthServer.Data.Entities;
 using OpenIddict.Abstractions;
 
@@ -7,10 +8,10 @@ namespace AuthServer.Clients;
 
 /// <summary>
 /// The registered clients, held in memory: every poll and every CORS check looks at its client, and that must not
-/// cost a query. OpenIddict's applications are the source of truth; <see cref="ReloadAsync"/> refreshes the snapshot
-/// after a change.
+/// cost a query. OpenIddict's applications are the source of truth; <see cref="ChangedAsync"/> refreshes the snapshot
+/// after a change and tells the other nodes, which reload theirs.
 /// </summary>
-public sealed class ClientStore(IServiceScopeFactory scopes)
+public sealed class ClientStore(IServiceScopeFactory scopes, ClusterEvents events)
 {
     private volatile FrozenDictionary<string, Client> _clients = FrozenDictionary<string, Client>.Empty;
     private volatile FrozenSet<string> _corsOrigins = FrozenSet<string>.Empty;
@@ -50,6 +51,13 @@ public sealed class ClientStore(IServiceScopeFactory scopes)
     }
 
     private readonly SemaphoreSlim _reloading = new(1, 1);
+
+    /// <summary>After an application write this node committed: reload, then tell the other nodes to reload too.</summary>
+    public async Task ChangedAsync(CancellationToken cancellationToken = default)
+    {
+        await ReloadAsync(cancellationToken);
+        await events.PublishAsync(ClusterEvent.ClientsChanged);
+    }
 
     /// <summary>
     /// Reads every application and swaps the snapshot in. Reloads run one at a time, so a reload that read before a

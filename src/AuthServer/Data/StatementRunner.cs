@@ -10,10 +10,6 @@ namespace AuthServer.Data;
 /// on SQLite through the write gate and a lane (<see cref="SqliteStatementRunner"/>), on PostgreSQL through the shared
 /// Npgsql data source, with the server's row locks deciding between concurrent writers (<see cref="NpgsqlStatementRunner"/>).
 /// </summary>
-/// <remarks>
-/// A later cross-node event bus (PostgreSQL LISTEN/NOTIFY) belongs beside the PostgreSQL runner: it would share its
-/// data source, and a transition's notification would be sent by the same connection after the statement.
-/// </remarks>
 public abstract class StatementRunner
 {
     /// <summary>The first row a query returns, mapped; null when there is none.</summary>

@@ -128,6 +128,40 @@ public sealed class DeviceAuthorizationSql(StatementRunner runner)
             parameters.Bind("@now", now);
         }, cancellationToken);
 
+    /// <summary>
+    /// PostgreSQL only, where the polling bookkeeping lives in the row so that every node gives the same answer: records
+    /// a poll of a pending or scanned request and tells whether it came too soon after the previous one (RFC 8628
+    /// §3.5), raising the interval by 5 seconds if so, in one statement. Null when the request is no longer pending
+    /// or scanned (or has expired): the caller reads it to say why.
+    /// </summary>
+    /// <remarks>
+    /// The first step locks the row (<c>FOR UPDATE</c>) and reads the previous poll; a concurrent poll on another node
+    /// waits for that lock and then reads the row as this one left it, so of two polls that come too close together
+    /// the second is the one slowed down, whichever node serves it. <c>RETURNING</c> sees only the new row, hence the
+    /// verdict is carried over from the first step.
+    /// </remarks>
+    public Task<PollRecord?> PollAsync(string id, DateTimeOffset now, CancellationToken cancellationToken) =>
+        runner.WriteRowAsync(PollSql, parameters =>
+        {
+            parameters.Bind("@id", id);
+            parameters.Bind("@now", now);
+            parameters.Bind("@jitter", (int)LiveRequest.Jitter.TotalMilliseconds);
+        }, reader => new PollRecord(ReadState(reader), reader.GetBoolean(StateColumnCount)), cancellationToken);
+
+    /// <summary>A pending poll's verdict and the request as the poll left it.</summary>
+    public sealed record PollRecord(DeviceAuthorizationState State, bool TooFast);
+
+    private const int StateColumnCount = 16;
+
+    private static readonly string PollSql =
+        "WITH previous AS (SELECT \"Id\" AS previous_id, \"IntervalSeconds\" AS previous_interval, " +
+        "(\"LastPolledAt\" IS NOT NULL AND @now - \"LastPolledAt\" < \"IntervalSeconds\" * 1000 - @jitter) AS too_fast " +
+        $"FROM {Table} WHERE \"Id\" = @id AND \"Status\" IN ('{nameof(DeviceAuthorizationStatus.Pending)}', '{nameof(DeviceAuthorizationStatus.Scanned)}') " +
+        "AND \"ExpiresAt\" > @now FOR UPDATE) " +
+        $"UPDATE {Table} SET \"LastPolledAt\" = @now, \"IntervalSeconds\" = CASE WHEN previous.too_fast " +
+        $"THEN LEAST(previous.previous_interval + {LiveRequest.SlowDownIncrementSeconds}, {LiveRequest.MaxIntervalSeconds}) ELSE previous.previous_interval END " +
+        $"FROM previous WHERE \"Id\" = previous.previous_id RETURNING {StateColumns}, previous.too_fast";
+
     private static readonly string Scanned = nameof(DeviceAuthorizationStatus.Scanned);
     private static readonly string Approved = nameof(DeviceAuthorizationStatus.Approved);
     private static readonly string Denied = nameof(DeviceAuthorizationStatus.Denied);

@@ -1,4 +1,5 @@
 using AuthServer.Clients;
+using AuthServer.Cluster;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.Hosting;
@@ -24,8 +25,8 @@ public enum ScanOutcome
 /// callers resolve to exactly one winner, and then refreshes the node's cache with the row the UPDATE returned.
 /// </summary>
 public sealed class DeviceFlowService(
-    IServiceProvider services, DeviceAuthorizationSql sql, LiveRequestCache cache, ClientStore clients, TimeProvider clock,
-    AuthServerMetrics metrics, ILogger<DeviceFlowService> logger)
+    IServiceProvider services, DeviceAuthorizationSql sql, LiveRequestCache cache, ClientStore clients, ClusterEvents events,
+    TimeProvider clock, AuthServerMetrics metrics, ILogger<DeviceFlowService> logger)
 {
     /// <summary>
     /// EF, for the rare paths only. Resolved on first use, so the common ones (and a push stream that stays open for
@@ -79,7 +80,7 @@ public sealed class DeviceFlowService(
         using var span = AuthServerTraces.Source.StartActivity("login_request.redeem");
         span?.SetTag(AuthServerTraces.LoginRequestIdTag, id);
         var redeemed = await sql.RedeemAsync(id, linkedDeviceId, clock.GetUtcNow(), cancellationToken);
-        if (redeemed is not null) Publish(redeemed);
+        if (redeemed is not null) await PublishAsync(redeemed);
         else await ReloadAsync(id, cancellationToken);
         span?.SetTag(AuthServerTraces.OutcomeTag, redeemed is null ? "not_approved" : "redeemed");
         return redeemed;
@@ -146,7 +147,7 @@ public sealed class DeviceFlowService(
         var claimed = await sql.ClaimAsync(request.Id, userId, matchNumber, stored, now, cancellationToken);
         if (claimed is not null)
         {
-            Publish(claimed);
+            await PublishAsync(claimed);
             return new ScanResult(ScanOutcome.Claimed, claimed, ticket, stored?.ExpiresAt);
         }
 
@@ -223,19 +224,22 @@ public sealed class DeviceFlowService(
     public async Task<bool> SupersedeAsync(string id, CancellationToken cancellationToken)
     {
         if (await sql.SupersedeAsync(id, clock.GetUtcNow(), cancellationToken) is not { } superseded) return false;
-        Publish(superseded);
+        await PublishAsync(superseded);
         return true;
     }
 
-    /// <summary>Hands a state the database now holds (committed) to the cache, which wakes its waiting screens.</summary>
-    public void Publish(DeviceAuthorizationState state)
+    /// <summary>
+    /// Hands a state the database now holds (committed) to this node's cache, which wakes its waiting screens, then to
+    /// the other nodes (ids and version only), whose screens may be streaming from them.
+    /// </summary>
+    public async ValueTask PublishAsync(DeviceAuthorizationState state)
     {
-        cache.Update(state);
-        if (state.Status == DeviceAuthorizationStatus.Redeemed) cache.Forget(state.Id);
+        cache.Apply(state);
         logger.LogInformation("Login request {Id} is now {Status}", state.Id, state.Status);
+        await events.PublishAsync(ClusterEvent.LoginRequestChanged(state.Id, state.Version));
     }
 
-    /// <summary>Reads the request from the database and publishes it to the cache.</summary>
+    /// <summary>Reads the request from the database and publishes it to this node's cache.</summary>
     public async Task<DeviceAuthorizationState?> ReloadAsync(string id, CancellationToken cancellationToken)
     {
         var state = await sql.FindByIdAsync(id, cancellationToken);

@@ -14,6 +14,11 @@ public sealed class LiveRequestCache
 
     public LiveRequest? Find(string deviceCodeHash) => _byDeviceCodeHash.GetValueOrDefault(deviceCodeHash);
 
+    public LiveRequest? FindById(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>The ids of every request held now, for a catch-up after missed cross-node events.</summary>
+    public IReadOnlyCollection<string> Ids => [.. _byId.Keys];
+
     public LiveRequest Add(string deviceCodeHash, DeviceAuthorizationState state)
     {
         var live = _byDeviceCodeHash.GetOrAdd(deviceCodeHash, static (hash, s) => new LiveRequest(s) { DeviceCodeHash = hash }, state);
@@ -25,6 +30,16 @@ public sealed class LiveRequestCache
     public void Update(DeviceAuthorizationState state)
     {
         if (_byId.TryGetValue(state.Id, out var live)) live.Publish(state);
+    }
+
+    /// <summary>
+    /// Publishes a state the database holds (committed), from this node's transition or another node's: a redeemed
+    /// request then leaves the cache.
+    /// </summary>
+    public void Apply(DeviceAuthorizationState state)
+    {
+        Update(state);
+        if (state.Status == DeviceAuthorizationStatus.Redeemed) Forget(state.Id);
     }
 
     /// <summary>How many requests this node holds.</summary>
@@ -67,7 +82,8 @@ public sealed class LiveRequest(DeviceAuthorizationState state)
     /// <summary>RFC 8628 §3.5: each <c>slow_down</c> adds 5 seconds to the interval.</summary>
     public const int SlowDownIncrementSeconds = 5;
 
-    private const int MaxIntervalSeconds = 3600;
+    /// <summary>Where the interval stops growing, so a client that ignores slow_down forever cannot overflow it.</summary>
+    public const int MaxIntervalSeconds = 3600;
 
     /// <summary>The key it is cached under.</summary>
     public string DeviceCodeHash { get; init; } = "";

@@ -35,7 +35,7 @@ public static class Verification
     {
         await HandToOpenIddictAsync(context, decided, clock);
         // Only now do waiting screens hear of it: their next poll must find the device code decided.
-        context.RequestServices.GetRequiredService<DeviceFlowService>().Publish(decided);
+        await context.RequestServices.GetRequiredService<DeviceFlowService>().PublishAsync(decided);
     }
 
     private static async Task HandToOpenIddictAsync(HttpContext context, DeviceAuthorizationState decided, TimeProvider clock)

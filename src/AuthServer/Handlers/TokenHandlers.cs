@@ -19,8 +19,8 @@ public static class TokenHandlers
     /// the checks is §3.5's: unknown → wrong client → wrong key → finished (redeemed, superseded, denied, expired) →
     /// slow_down / authorization_pending.
     /// </summary>
-    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, TimeProvider clock,
-        AuthServerMetrics metrics)
+    public sealed class AnswerPollFromMemory(LiveRequestCache cache, IServiceProvider services, ClientStore clients, PendingPolls polls,
+        TimeProvider clock, AuthServerMetrics metrics)
         : IOpenIddictServerHandler<ValidateTokenRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenRequestContext>()
@@ -69,7 +69,7 @@ public static class TokenHandlers
                 context.Transaction.Properties[DeferredProperty] = live;
                 return;
             }
-            Answer(context, live, clock.GetUtcNow(), metrics);
+            await AnswerAsync(context, live, polls, clock.GetUtcNow(), metrics);
         }
     }
 
@@ -77,7 +77,7 @@ public static class TokenHandlers
     /// For confidential clients, the same answers once OpenIddict has authenticated the client, still before it reads
     /// the device code.
     /// </summary>
-    public sealed class AnswerDeferredPoll(TimeProvider clock, AuthServerMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
+    public sealed class AnswerDeferredPoll(PendingPolls polls, TimeProvider clock, AuthServerMetrics metrics) : IOpenIddictServerHandler<ProcessAuthenticationContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessAuthenticationContext>()
             .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
@@ -86,12 +86,10 @@ public static class TokenHandlers
             .SetType(OpenIddictServerHandlerType.Custom)
             .Build();
 
-        public ValueTask HandleAsync(ProcessAuthenticationContext context)
-        {
-            if (context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live)
-                Answer(context, live, clock.GetUtcNow(), metrics);
-            return ValueTask.CompletedTask;
-        }
+        public ValueTask HandleAsync(ProcessAuthenticationContext context) =>
+            context.Transaction.Properties.TryGetValue(DeferredProperty, out var value) && value is LiveRequest live
+                ? AnswerAsync(context, live, polls, clock.GetUtcNow(), metrics)
+                : ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -188,50 +186,62 @@ public static class TokenHandlers
 
     private const string DeferredProperty = "authserver:deferred_poll";
     public const string WrongKey = "This login request is bound to a DPoP key: send a proof made with it.";
+    public const string PendingDescription = "The user has not yet approved the request.";
+    public const string SlowDownDescription = "Polling too fast: add 5 seconds to the interval.";
 
-    /// <summary>The answer for a request that is not approved; an approved one is left to OpenIddict.</summary>
-    public static void Answer(BaseValidatingContext context, LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
+    /// <summary>
+    /// The answer for a request that is not approved; an approved one is left to OpenIddict. A pending one is recorded
+    /// where the polling bookkeeping lives (<see cref="PendingPolls"/>): on SQLite in memory, completing at once; on
+    /// PostgreSQL in the row, which may show that another node has decided it meanwhile.
+    /// </summary>
+    public static async ValueTask AnswerAsync(BaseValidatingContext context, LiveRequest live, PendingPolls polls, DateTimeOffset now, AuthServerMetrics metrics)
     {
-        if (Decide(live, now, metrics) is { Error: { } error, Description: var description }) context.Reject(error, description);
+        if (live.State is { Status: DeviceAuthorizationStatus.Approved } approved && !approved.IsExpired(now))
+            await polls.ConfirmApprovedAsync(live, context.CancellationToken);
+        if (AnswerUnlessOpen(context, live.State, now, metrics)) return;
+        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
+        // always gets its tokens, however soon it came.
+        switch (await polls.RecordAsync(live, now, context.CancellationToken))
+        {
+            case PendingPoll.TooFast:
+                metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
+                context.Reject(Errors.SlowDown, SlowDownDescription);
+                return;
+            case PendingPoll.Moved when AnswerUnlessOpen(context, live.State, now, metrics):
+                return;
+            default:
+                metrics.Polled(AuthServerMetrics.PollResult.Pending);
+                context.Reject(Errors.AuthorizationPending, PendingDescription);
+                return;
+        }
     }
 
-    /// <summary>What a poll of this request is answered (RFC 8628 §3.5), or no error when it is approved and goes on to
-    /// OpenIddict's redemption. Counts the poll, and records it for <c>slow_down</c> when the request is still open.</summary>
-    public static PollAnswer Decide(LiveRequest live, DateTimeOffset now, AuthServerMetrics metrics)
+    /// <summary>Answers a request that is finished, expired or approved (the last by leaving it to OpenIddict); false for one still open.</summary>
+    private static bool AnswerUnlessOpen(BaseValidatingContext context, DeviceAuthorizationState state, DateTimeOffset now, AuthServerMetrics metrics)
     {
-        var state = live.State;
         switch (state.Status)
         {
             case DeviceAuthorizationStatus.Redeemed:
                 metrics.Polled(AuthServerMetrics.PollResult.Redeemed);
-                return new(Errors.InvalidGrant, "The device code has already been used.");
+                context.Reject(Errors.InvalidGrant, "The device code has already been used.");
+                return true;
             case DeviceAuthorizationStatus.Superseded:
                 metrics.Polled(AuthServerMetrics.PollResult.Superseded);
-                return new(Errors.ExpiredToken, "The device code was replaced by a newer request.");
+                context.Reject(Errors.ExpiredToken, "The device code was replaced by a newer request.");
+                return true;
             case DeviceAuthorizationStatus.Denied:
                 metrics.Polled(AuthServerMetrics.PollResult.Denied);
-                return new(Errors.AccessDenied, "The user denied the request.");
+                context.Reject(Errors.AccessDenied, "The user denied the request.");
+                return true;
             case var _ when state.IsExpired(now):
                 metrics.Polled(AuthServerMetrics.PollResult.Expired);
-                return new(Errors.ExpiredToken, "The device code has expired: start a new request.");
+                context.Reject(Errors.ExpiredToken, "The device code has expired: start a new request.");
+                return true;
             case DeviceAuthorizationStatus.Approved:
                 metrics.Polled(AuthServerMetrics.PollResult.Approved);
-                return default;
+                return true;
+            default:
+                return false;
         }
-        // Still pending or scanned. Only here can a client be slowed down: a poll that finds the request approved
-        // always gets its tokens, however soon it came.
-        if (live.RecordPendingPoll(now))
-        {
-            metrics.Polled(AuthServerMetrics.PollResult.SlowDown);
-            return SlowDown;
-        }
-        metrics.Polled(AuthServerMetrics.PollResult.Pending);
-        return Pending;
     }
-
-    public static readonly PollAnswer Pending = new(Errors.AuthorizationPending, "The user has not yet approved the request.");
-    public static readonly PollAnswer SlowDown = new(Errors.SlowDown, "Polling too fast: add 5 seconds to the interval.");
-
-    /// <summary>A poll's answer: an RFC 6749 §5.2 error, or none for an approved request.</summary>
-    public readonly record struct PollAnswer(string? Error, string? Description);
 }

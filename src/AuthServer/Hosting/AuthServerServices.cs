@@ -1,5 +1,6 @@
 using System.Net;
 using AuthServer.Clients;
+using AuthServer.Cluster;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
@@ -46,6 +47,8 @@ public static class AuthServerServices
 
         // SQLite or PostgreSQL (Database:Provider), with what only that provider needs (src/AuthServer/Data).
         builder.AddDatabase();
+        // The cross-node event bus and where polling bookkeeping lives, per provider (src/AuthServer/Cluster).
+        builder.AddCluster();
         AddIdentity(builder);
         services.AddBrowserSessions();
         builder.AddAdminAccess();

@@ -13,7 +13,7 @@ namespace AuthServer.Protocol;
 /// every few seconds for minutes, and almost every poll finds nothing new: routing, CORS, the cookie handler and
 /// OpenIddict's request pipeline (extraction, endpoint inference, the dispatcher) were most of such a poll's cost
 /// (docs/benchmarks.md). This answers only <c>authorization_pending</c> and <c>slow_down</c>, which issue nothing, for a
-/// request this node holds, with the very rule <see cref="TokenHandlers.AnswerPollFromMemory"/> applies; anything
+/// request this node holds, with the very bookkeeping <see cref="TokenHandlers.AnswerPollFromMemory"/> uses; anything
 /// else — a token, an error about the client or the code, a confidential client, a DPoP proof, a browser's CORS
 /// request, an unusual form — goes on to OpenIddict untouched, which validates every request that can lead to tokens.
 /// </summary>
@@ -24,8 +24,8 @@ public static class PendingPollShortcut
 
     private const string FormContentType = "application/x-www-form-urlencoded";
 
-    private static readonly byte[] PendingBody = Body(TokenHandlers.Pending);
-    private static readonly byte[] SlowDownBody = Body(TokenHandlers.SlowDown);
+    private static readonly byte[] PendingBody = Body(Errors.AuthorizationPending, TokenHandlers.PendingDescription);
+    private static readonly byte[] SlowDownBody = Body(Errors.SlowDown, TokenHandlers.SlowDownDescription);
 
     public static IApplicationBuilder UsePendingPollShortcut(this IApplicationBuilder app)
     {
@@ -33,9 +33,10 @@ public static class PendingPollShortcut
         var clients = app.ApplicationServices.GetRequiredService<ClientStore>();
         var clock = app.ApplicationServices.GetRequiredService<TimeProvider>();
         var metrics = app.ApplicationServices.GetRequiredService<AuthServerMetrics>();
+        var polls = app.ApplicationServices.GetRequiredService<PendingPolls>();
         return app.Use(async (context, next) =>
         {
-            if (IsCandidate(context.Request) && await TryAnswerAsync(context, cache, clients, clock, metrics)) return;
+            if (IsCandidate(context.Request) && await TryAnswerAsync(context, cache, clients, polls, clock, metrics)) return;
             await next(context);
         });
     }
@@ -57,8 +58,8 @@ public static class PendingPollShortcut
         && contentType.StartsWith(FormContentType, StringComparison.OrdinalIgnoreCase)
         && (contentType.Length == FormContentType.Length || contentType[FormContentType.Length] is ';' or ' ');
 
-    private static async Task<bool> TryAnswerAsync(HttpContext context, LiveRequestCache cache, ClientStore clients, TimeProvider clock,
-        AuthServerMetrics metrics)
+    private static async Task<bool> TryAnswerAsync(HttpContext context, LiveRequestCache cache, ClientStore clients, PendingPolls polls,
+        TimeProvider clock, AuthServerMetrics metrics)
     {
         IFormCollection form;
         try
@@ -92,11 +93,18 @@ public static class PendingPollShortcut
             || state.IsExpired(now))
             return false;
 
-        // Decided under the request's lock, so a poll that races the approval either sees it approved (and goes on to
-        // OpenIddict for its tokens) or was pending before the approval landed.
-        if (live.RecordPollIfWaiting(now) is not { } tooFast) return false;
-        metrics.Polled(tooFast ? AuthServerMetrics.PollResult.SlowDown : AuthServerMetrics.PollResult.Pending);
-        var body = tooFast ? SlowDownBody : PendingBody;
+        // Recorded where the bookkeeping lives (PendingPolls: memory under the request's lock on SQLite, one statement on
+        // PostgreSQL): a poll that races the approval either was pending before it landed or is Moved and goes on to
+        // OpenIddict for its tokens.
+        var tooFast = await polls.RecordIfWaitingAsync(live, now, context.RequestAborted) switch
+        {
+            PendingPoll.TooFast => true,
+            PendingPoll.Pending => false,
+            _ => (bool?)null,
+        };
+        if (tooFast is null) return false;
+        metrics.Polled(tooFast.Value ? AuthServerMetrics.PollResult.SlowDown : AuthServerMetrics.PollResult.Pending);
+        var body = tooFast.Value ? SlowDownBody : PendingBody;
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status400BadRequest;
@@ -110,10 +118,10 @@ public static class PendingPollShortcut
     private static string? Single(IFormCollection form, string name) =>
         form.TryGetValue(name, out var values) && values is [{ Length: > 0 } value] ? value : null;
 
-    private static byte[] Body(TokenHandlers.PollAnswer answer) =>
-        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string?>
+    private static byte[] Body(string error, string description) =>
+        System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string>
         {
-            [Parameters.Error] = answer.Error,
-            [Parameters.ErrorDescription] = answer.Description,
+            [Parameters.Error] = error,
+            [Parameters.ErrorDescription] = description,
         });
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using AuthServer.Cluster;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
 using Microsoft.AspNetCore.DataProtection;
@@ -36,10 +37,12 @@ public sealed class KeyRotationOptions
 /// Next (published, not yet signing) → Current (signing) → Retired (published until its tokens have expired).
 /// Persisted with the private part encrypted by ASP.NET Core Data Protection; held in memory for signing.
 /// Rotation is a pair of conditional UPDATEs in one transaction, so with several nodes on one database exactly one
-/// performs it and the others pick it up at their next reload.
+/// performs it; it then tells the others (<see cref="ClusterEvents"/>), which reload at once, and each node's periodic
+/// reload picks up a change whose event it missed.
 /// </summary>
 public sealed class SigningKeyStore(
-    IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IOptions<KeyRotationOptions> options, TimeProvider clock, ILogger<SigningKeyStore> logger)
+    IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IOptions<KeyRotationOptions> options, ClusterEvents events,
+    TimeProvider clock, ILogger<SigningKeyStore> logger)
 {
     public static readonly string[] Algorithms = [SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.RsaSha256];
 
@@ -86,6 +89,7 @@ public sealed class SigningKeyStore(
     public async Task RotateAsync(bool force, CancellationToken cancellationToken = default)
     {
         var settings = options.Value;
+        var changed = false;
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
@@ -129,9 +133,11 @@ public sealed class SigningKeyStore(
                 await db.SaveChangesAsync(cancellationToken);
                 await transaction.CommitAsync(cancellationToken);
                 db.ChangeTracker.Clear();
+                changed = true;
             }
         }
         await ReloadAsync(cancellationToken);
+        if (changed) await events.PublishAsync(ClusterEvent.SigningKeysChanged);
     }
 
     /// <summary>

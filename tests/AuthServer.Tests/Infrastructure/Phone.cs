@@ -63,6 +63,21 @@ public sealed class PhoneApp
     }
 
     /// <summary>
+    /// Signs a phone in to a server in another process, over real HTTP: <paramref name="browser"/> keeps cookies and
+    /// does not follow redirects, <paramref name="api"/> is a plain client of the same server.
+    /// </summary>
+    public static async Task<PhoneApp> SignInAsync(HttpClient browser, HttpClient api,
+        string email = AuthServerFactory.DemoEmail, string password = AuthServerFactory.DemoPassword)
+    {
+        await browser.SignInAsync(email, password);
+        var pkce = CodeFlow.Pkce.New();
+        var code = await CodeFlow.GetCodeAsync(browser, "phone", CodeFlow.PhoneRedirect, pkce, Scope, new() { ["device_name"] = "Test phone" });
+        var tokens = await CodeFlow.RedeemAsync(api, "phone", code, CodeFlow.PhoneRedirect, pkce.Verifier);
+        tokens.Status.ShouldBe(HttpStatusCode.OK, $"the phone's code should redeem: {tokens.Json}");
+        return new PhoneApp(api, email, tokens);
+    }
+
+    /// <summary>
     /// Creates a fresh account, so a test about one account's devices, claims or failed sign-ins sees only its own.
     /// </summary>
     public static async Task<(string Email, string Password)> NewAccountAsync(

@@ -28,7 +28,16 @@ public sealed class DeviceAuthorization
 
     public DateTimeOffset CreatedAt { get; set; }
     public DateTimeOffset ExpiresAt { get; set; }
+
+    /// <summary>
+    /// The polling interval the screen must keep now: the client's, plus 5 seconds per <c>slow_down</c> (RFC 8628
+    /// §3.5). Raised in the row only on PostgreSQL, where every node must give the same answer; on SQLite (one node)
+    /// the raised interval is kept in memory (<see cref="LiveRequest"/>).
+    /// </summary>
     public int IntervalSeconds { get; set; }
+
+    /// <summary>When the screen last polled while the request was pending: PostgreSQL's polling bookkeeping, as above.</summary>
+    public DateTimeOffset? LastPolledAt { get; set; }
 
     public DeviceAuthorizationStatus Status { get; set; }
 

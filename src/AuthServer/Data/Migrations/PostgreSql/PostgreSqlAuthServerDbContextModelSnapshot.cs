@@ -332,6 +332,9 @@ namespace AuthServer.Data.Migrations.PostgreSql
                     b.Property<int>("IntervalSeconds")
                         .HasColumnType("integer");
 
+                    b.Property<long?>("LastPolledAt")
+                        .HasColumnType("bigint");
+
                     b.Property<string>("LinkedDeviceId")
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)");

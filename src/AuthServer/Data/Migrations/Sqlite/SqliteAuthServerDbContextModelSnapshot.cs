@@ -325,6 +325,9 @@ namespace AuthServer.Data.Migrations.Sqlite
                     b.Property<int>("IntervalSeconds")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("LastPolledAt")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("LinkedDeviceId")
                         .HasMaxLength(64)
                         .HasColumnType("TEXT");
@@ -633,9 +636,11 @@ namespace AuthServer.Data.Migrations.Sqlite
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserLogin<string>", b =>
                 {
                     b.Property<string>("LoginProvider")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ProviderKey")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("ProviderDisplayName")
@@ -673,9 +678,11 @@ namespace AuthServer.Data.Migrations.Sqlite
                         .HasColumnType("TEXT");
 
                     b.Property<string>("LoginProvider")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Name")
+                        .HasMaxLength(128)
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Value")
