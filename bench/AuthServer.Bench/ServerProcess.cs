@@ -16,11 +16,19 @@ public sealed record ServerApp(string Name, string Dll, string? DatabaseSetting,
     string ReadyPath, bool RunsInDatabaseFolder = false)
 {
     /// <summary>
-    /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The guessing limit would (rightly) stop a
-    /// benchmark that scans thousands of codes from one address.
+    /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The rate limits would (rightly) stop a
+    /// benchmark that starts, scans and polls thousands of logins a minute from one address, one account and one client.
     /// </summary>
     public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer",
-        new Dictionary<string, string> { ["AuthServer__UserCodeLookupsPerMinute"] = "1000000" }, "/health/live", RunsInDatabaseFolder: true);
+        new Dictionary<string, string>
+        {
+            ["RateLimits__UserCodeLookupsPerAccount__PermitLimit"] = "100000000",
+            ["RateLimits__UserCodeLookupsPerNetwork__PermitLimit"] = "100000000",
+            ["RateLimits__UnknownUserCodes__PermitLimit"] = "100000000",
+            ["RateLimits__DeviceAuthorizationsPerClient__PermitLimit"] = "100000000",
+            ["RateLimits__DeviceAuthorizationsPerNetwork__PermitLimit"] = "100000000",
+            ["RateLimits__TokenRequestsPerClient__PermitLimit"] = "100000000",
+        }, "/health/live", RunsInDatabaseFolder: true);
 
     /// <summary>The stock OpenIddict device-flow server in <c>bench/StockOpenIddict</c>: ready once its discovery document answers.</summary>
     public static ServerApp StockOpenIddict(string dll) => new("stock OpenIddict", dll, "ConnectionStrings__StockOpenIddict",

@@ -18,7 +18,7 @@ public sealed record DpopProof(string Jkt);
 /// is presented (§7), the server nonce when required (§8), and a <c>jti</c> not seen before (§11.1).
 /// </summary>
 public sealed class DpopProofValidator(
-    DpopReplayCache replays, DpopNonces nonces, IDpopRequestUri requestUri, IOptions<DpopOptions> options, TimeProvider clock)
+    IDpopReplayStore replays, DpopNonces nonces, IDpopRequestUri requestUri, IOptions<DpopOptions> options, TimeProvider clock)
 {
     /// <summary>Every proof algorithm this validator can check: asymmetric only (§4.3 step 5).</summary>
     public static readonly string[] Algorithms =
@@ -114,7 +114,7 @@ public sealed class DpopProofValidator(
         if (!jwt.TryGetPayloadValue<string>("jti", out var jti) || string.IsNullOrEmpty(jti) || jti.Length > 256)
             return Refuse("The DPoP proof needs a jti.");
         // Remembered until iat + window: after that its iat check fails anyway, so it cannot be replayed.
-        return replays.TryUse(jkt + ":" + jti, iat + window, now) switch
+        return await replays.TryUseAsync(jkt, jti, iat + window, now, request.HttpContext.RequestAborted) switch
         {
             DpopReplayCache.Outcome.New => new(new DpopProof(jkt), null),
             DpopReplayCache.Outcome.Replayed => Refuse("The DPoP proof was already used."),

@@ -6,10 +6,10 @@ namespace AuthServer.Dpop;
 /// <summary>
 /// The ids of the DPoP proofs seen (RFC 9449 §11.1), each kept until its proof could no longer pass the <c>iat</c>
 /// check, and never more than <see cref="DpopOptions.ReplayCacheSize"/> of them. In memory, per process: with several
-/// instances, a proof replayed against another one within its window is not caught (the authorization server's nonces
-/// narrow that window to the nonce's lifetime at its endpoints).
+/// instances, a proof replayed against another one within its window is not caught; such a host registers an
+/// <see cref="IDpopReplayStore"/> the instances share.
 /// </summary>
-public sealed class DpopReplayCache(IOptions<DpopOptions> options)
+public sealed class DpopReplayCache(IOptions<DpopOptions> options) : IDpopReplayStore
 {
     public enum Outcome
     {
@@ -72,6 +72,9 @@ public sealed class DpopReplayCache(IOptions<DpopOptions> options)
             Interlocked.Decrement(ref _count);
         }
     }
+
+    public ValueTask<Outcome> TryUseAsync(string jkt, string jti, DateTimeOffset keepUntil, DateTimeOffset now, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(TryUse(jkt + ":" + jti, keepUntil, now));
 
     private bool TryReserve(int capacity)
     {

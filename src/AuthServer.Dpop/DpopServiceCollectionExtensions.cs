@@ -9,7 +9,8 @@ public static class DpopServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="DpopProofValidator"/> and what it needs, as singletons. A host that knows better registers
     /// its own <see cref="IDpopRequestUri"/> (the default is the request's own URI) and <see cref="IDpopNonceKeySource"/>
-    /// (the default is a key of this process). Returns the options builder, to bind or configure <see cref="DpopOptions"/>.
+    /// (the default is a key of this process), and <see cref="IDpopReplayStore"/> (the default remembers proofs in
+    /// this process). Returns the options builder, to bind or configure <see cref="DpopOptions"/>.
     /// </summary>
     public static OptionsBuilder<DpopOptions> AddDpopProofValidation(this IServiceCollection services)
     {
@@ -18,6 +19,7 @@ public static class DpopServiceCollectionExtensions
         services.TryAddSingleton(provider => new DpopNonces(
             provider.GetRequiredService<TimeProvider>(), provider.GetService<IDpopNonceKeySource>()));
         services.TryAddSingleton<DpopReplayCache>();
+        services.TryAddSingleton<IDpopReplayStore>(provider => provider.GetRequiredService<DpopReplayCache>());
         services.TryAddSingleton<DpopProofValidator>();
         return services.AddOptions<DpopOptions>()
             .Validate(o => o.ProofLifetime > TimeSpan.Zero, "The DPoP proof lifetime must be positive.")

@@ -39,6 +39,8 @@ public static class Audit
 
     // Limits and keys. "Rotate now" on the keys page is this event too, with the admin as its actor.
     public const string UserCodeRateLimited = "rate_limit.user_code";
+    public const string DeviceAuthorizationRateLimited = "rate_limit.device_authorization";
+    public const string TokenRateLimited = "rate_limit.token";
     public const string SigningKeyRotated = "signing_key.rotated";
 
     // Admin changes (the admin is the event's actor).
@@ -73,6 +75,8 @@ public static class Audit
         new(LinkedDeviceEnded, "Linked device ended"),
         new(ConsentRevoked, "Consent revoked"),
         new(UserCodeRateLimited, "User-code rate limit hit", IsFailure: true),
+        new(DeviceAuthorizationRateLimited, "Device authorization rate limit hit", IsFailure: true),
+        new(TokenRateLimited, "Token endpoint rate limit hit", IsFailure: true),
         new(SigningKeyRotated, "Signing key rotated"),
         new(ClientCreated, "Admin: client created"),
         new(ClientUpdated, "Admin: client changed"),

@@ -29,6 +29,8 @@ public abstract class AuthServerDbContext(DbContextOptions options)
     public DbSet<Authorization> Authorizations => Set<Authorization>();
     public DbSet<Token> Tokens => Set<Token>();
     public DbSet<RefreshTokenUse> RefreshTokenUses => Set<RefreshTokenUse>();
+    public DbSet<RateLimitCounter> RateLimitCounters => Set<RateLimitCounter>();
+    public DbSet<DpopProofUse> DpopProofs => Set<DpopProofUse>();
 
     /// <summary>
     /// Keeps the connection open for the rest of this context's use (one request), instead of EF opening and closing

@@ -19,7 +19,8 @@ public static class ServerHandlers
         server.AddEventHandler(ScopeHandlers.AtAuthorization.Descriptor);
         server.AddEventHandler(AuthorizeHandlers.ShowLocalErrorsOnPage.Descriptor);
 
-        // Device authorization endpoint.
+        // Device authorization endpoint: the rate limits first.
+        server.AddEventHandler(RateLimitHandlers.LimitDeviceAuthorizations.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.ApplyDefaultScopes.Descriptor);
         server.AddEventHandler(ScopeHandlers.AtDeviceAuthorization.Descriptor);
         server.AddEventHandler(DeviceAuthorizationHandlers.ValidateScreen.Descriptor);
@@ -33,7 +34,8 @@ public static class ServerHandlers
         server.AddEventHandler(VerificationHandlers.ExtractVerificationRequest.Descriptor);
         server.AddEventHandler(VerificationHandlers.LeaveAnswerToApp.Descriptor);
 
-        // Token endpoint: DPoP first, then the poll from memory, before OpenIddict reads anything.
+        // Token endpoint: the rate limit, DPoP, then the poll from memory, before OpenIddict reads anything.
+        server.AddEventHandler(RateLimitHandlers.LimitTokenRequests.Descriptor);
         server.AddEventHandler(DpopHandlers.ValidateTokenRequestProof.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerPollFromMemory.Descriptor);
         server.AddEventHandler(TokenHandlers.AnswerDeferredPoll.Descriptor);

@@ -92,6 +92,8 @@ public sealed class AuthServerMetrics
     private static readonly KeyValuePair<string, object?>[] ReuseBeyondRetry = Tag("when", "beyond_retry");
     private static readonly KeyValuePair<string, object?>[] ReuseAfterLeeway = Tag("when", "after_leeway");
     private static readonly KeyValuePair<string, object?>[] UserCodeLimiter = Tag("limiter", "user_code");
+    private static readonly KeyValuePair<string, object?>[] DeviceAuthorizationLimiter = Tag("limiter", "device_authorization");
+    private static readonly KeyValuePair<string, object?>[] TokenLimiter = Tag("limiter", "token");
 
     public void DeviceAuthorizationStarted() => _deviceAuthorizations.Add(1);
 
@@ -129,6 +131,10 @@ public sealed class AuthServerMetrics
     public void RefreshTokenReused(bool afterLeeway) => _refreshTokenReuse.Add(1, afterLeeway ? ReuseAfterLeeway : ReuseBeyondRetry);
 
     public void UserCodeLookupRefused() => _rateLimitHits.Add(1, UserCodeLimiter);
+
+    public void DeviceAuthorizationRefused() => _rateLimitHits.Add(1, DeviceAuthorizationLimiter);
+
+    public void TokenRequestRefused() => _rateLimitHits.Add(1, TokenLimiter);
 
     public void PushStreamOpened() => _openPushStreams.Add(1);
 

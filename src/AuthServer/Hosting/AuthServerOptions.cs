@@ -15,13 +15,6 @@ public sealed class AuthServerOptions
 
     /// <summary>Whether the Identity pages let anyone create an account.</summary>
     public bool AllowSelfRegistration { get; set; }
-
-    /// <summary>
-    /// User-code lookups allowed per client IP per minute (RFC 8628 §5.1). The ceiling is for load tests and for
-    /// very large networks behind one address; the user code's entropy budget assumes the default.
-    /// </summary>
-    [Range(1, 1_000_000)]
-    public int UserCodeLookupsPerMinute { get; set; } = 30;
 }
 
 /// <summary>The <c>Tokens</c> configuration section.</summary>

@@ -6,6 +6,7 @@ using AuthServer.Data.Entities;
 using AuthServer.DeviceFlow;
 using AuthServer.Localization;
 using AuthServer.Protocol;
+using AuthServer.RateLimits;
 using AuthServer.Tokens;
 using AuthServer.WebSignIn;
 using Microsoft.AspNetCore.DataProtection;
@@ -75,6 +76,7 @@ public static class AuthServerServices
         services.AddCors();
         services.AddSingleton<Microsoft.AspNetCore.Cors.Infrastructure.ICorsPolicyProvider, ClientCorsPolicyProvider>();
         services.AddSingleton<GuessLimiter>();
+        services.AddRateLimits();
         services.AddProblemDetails();
         // Malformed JSON or parameters answer 400 problem details in every environment, never an exception.
         services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(options => options.ThrowOnBadRequest = false);
@@ -107,7 +109,9 @@ public static class AuthServerServices
                 options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
             })
             .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
-            .AddEntityFrameworkStores<AuthServerDbContext>();
+            .AddEntityFrameworkStores<AuthServerDbContext>()
+            // Lockout on the server's clock, as every other time the server keeps.
+            .AddUserManager<Areas.Identity.ServerClockUserManager>();
 
         builder.Services.ConfigureApplicationCookie(options =>
         {

@@ -32,11 +32,12 @@ public sealed class CleanupWorker(IServiceScopeFactory scopes, TimeProvider cloc
 /// <summary>
 /// Deletes what can no longer be used: login requests a day after they expired (kept that long for support questions),
 /// and, through OpenIddict's own pruning, tokens and authorizations (linked devices) that ended a day ago, or
-/// authorizations left without a valid token; and forgets ended requests held in memory.
+/// authorizations left without a valid token; ended rate-limit windows and DPoP proof ids past their time; and forgets
+/// ended requests held in memory.
 /// </summary>
 public sealed class CleanupJob(
     AuthServerDbContext db, IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, LiveRequestCache cache,
-    GuessLimiter guesses, TimeProvider clock, ILogger<CleanupJob> logger)
+    RateLimits.RateLimiters limits, Dpop.IDpopReplayStore replays, TimeProvider clock, ILogger<CleanupJob> logger)
 {
     public static readonly TimeSpan Retention = TimeSpan.FromDays(1);
 
@@ -51,9 +52,10 @@ public sealed class CleanupJob(
         var pruned = await tokens.PruneAsync(cutoff, cancellationToken);
         var devices = await authorizations.PruneAsync(cutoff, cancellationToken);
         var evicted = cache.Evict(now - MemoryGrace);
-        guesses.Sweep();
-        if (requests + pruned + devices + evicted > 0)
-            logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} tokens, {Devices} authorizations, {Evicted} cached requests",
-                requests, pruned, devices, evicted);
+        var windows = await limits.PruneAsync(cancellationToken);
+        var proofs = replays is Tokens.SharedDpopReplayStore shared ? await shared.PruneAsync(now, cancellationToken) : 0;
+        if (requests + pruned + devices + evicted + windows + proofs > 0)
+            logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} tokens, {Devices} authorizations, {Evicted} cached requests, {Windows} rate-limit windows, {Proofs} DPoP proof ids",
+                requests, pruned, devices, evicted, windows, proofs);
     }
 }

@@ -46,15 +46,17 @@ public static class PhoneApi
         var token = PhoneTokenFilter.TokenOf(context);
         var cancellationToken = context.RequestAborted;
         // RFC 8628 §5.1: every scan is a user-code lookup, and unknown codes count.
-        if (await guesses.TryAcquireAsync(context, token.Subject) is { } retryAfter)
+        var lookup = await guesses.TryAcquireAsync(context, token.Subject);
+        if (lookup.Refusal is { } refusal)
         {
-            GuessLimiter.SetRetryAfter(context.Response, retryAfter);
+            refusal.Apply(context.Response);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many codes were tried. Wait a minute, then try again.");
         }
 
         if (!UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode)
             || await flow.FindByUserCodeAsync(userCode, cancellationToken) is not { } found)
             return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
+        await lookup.FoundAsync(cancellationToken);
         if (!found.IsOpen(clock.GetUtcNow()))
             return Closed(found, clock);
 

@@ -193,7 +193,7 @@ public sealed class AuditLogRateLimitTests
     [Fact]
     public async Task A_guesser_over_the_limit_is_audited_once_per_window()
     {
-        using var factory = AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = "2" });
+        using var factory = AuthServerFactory.With(new() { ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = "2" });
         var phone = factory.CreateBrowser(remoteIp: "198.51.100.99");
         await phone.SignInAsync();
 

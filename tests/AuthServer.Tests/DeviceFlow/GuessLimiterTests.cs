@@ -6,8 +6,17 @@ namespace AuthServer.Tests.DeviceFlow;
 
 public sealed class GuessLimiterTests
 {
-    private static AuthServerFactory Limited(int perMinute) =>
-        AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = perMinute.ToString() });
+    private static AuthServerFactory Limited(int perMinute) => AuthServerFactory.With(new()
+    {
+        ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = perMinute.ToString(),
+        ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = perMinute.ToString(),
+    });
+
+    private static AuthServerFactory LimitedPerAccount(int perMinute) =>
+        AuthServerFactory.With(new() { ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = perMinute.ToString() });
+
+    private static AuthServerFactory LimitedPerNetwork(int perMinute) =>
+        AuthServerFactory.With(new() { ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = perMinute.ToString() });
 
     [Fact]
     public async Task Guessing_on_the_verification_page_is_limited_unknown_codes_included()
@@ -69,25 +78,27 @@ public sealed class GuessLimiterTests
     }
 
     [Fact]
-    public async Task The_limit_follows_the_account_across_addresses()
+    public async Task The_limit_follows_the_account_across_networks()
     {
-        using var factory = Limited(2);
+        using var factory = LimitedPerAccount(2);
         var home = factory.CreateBrowser(remoteIp: "198.51.100.1");
-        var mobile = factory.CreateBrowser(remoteIp: "198.51.100.2");
+        var mobile = factory.CreateBrowser(remoteIp: "203.0.113.2");
         await home.SignInAsync();
         await mobile.SignInAsync();
 
         (await home.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await home.GetAsync("/device?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.OK);
 
-        // A fresh address, the same account: still over budget.
-        (await mobile.GetAsync("/device?user_code=BCDF-GHJM")).StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+        // A fresh network, the same account: still over budget.
+        var limited = await mobile.GetAsync("/device?user_code=BCDF-GHJM");
+        limited.StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
+        Browser.Result(await limited.Content.ReadAsStringAsync()).ShouldContain("Too many codes were tried");
     }
 
     [Fact]
-    public async Task The_limit_follows_the_address_across_accounts()
+    public async Task The_limit_follows_the_network_across_accounts()
     {
-        using var factory = Limited(2);
+        using var factory = LimitedPerNetwork(2);
         var first = factory.CreateBrowser(remoteIp: "198.51.100.7");
         await first.SignInAsync(await PhoneApp.NewAccountAsync(factory));
         (await first.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -97,8 +108,8 @@ public sealed class GuessLimiterTests
         await signedIn.SignInAsync();
         (await signedIn.GetAsync("/device?user_code=BCDF-GHJM")).StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
 
-        // The same account from another address is fine: it has used none of its own budget.
-        var elsewhere = factory.CreateBrowser(remoteIp: "198.51.100.8");
+        // The same account from another network is fine: that network has used none of its budget.
+        var elsewhere = factory.CreateBrowser(remoteIp: "203.0.113.8");
         await elsewhere.SignInAsync();
         (await elsewhere.GetAsync("/device?user_code=BCDF-GHJN")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }

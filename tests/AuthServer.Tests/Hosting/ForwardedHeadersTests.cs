@@ -68,7 +68,7 @@ public sealed class ForwardedHeadersTests
     [Fact]
     public async Task From_an_unlisted_peer_a_new_forwarded_address_does_not_buy_a_new_guessing_budget()
     {
-        using var factory = AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = "2" });
+        using var factory = AuthServerFactory.With(new() { ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = "2" });
         var first = await SignedInAsync(factory, Stranger, forwardedFor: "203.0.113.1");
         (await first.GetAsync("/device?user_code=BCDF-GHJK")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await first.GetAsync("/device?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.OK);
@@ -82,11 +82,11 @@ public sealed class ForwardedHeadersTests
     }
 
     [Fact]
-    public async Task Behind_a_listed_proxy_each_forwarded_address_has_its_own_guessing_budget()
+    public async Task Behind_a_listed_proxy_each_forwarded_network_has_its_own_guessing_budget()
     {
         using var factory = AuthServerFactory.With(new()
         {
-            ["AuthServer:UserCodeLookupsPerMinute"] = "2",
+            ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = "2",
             ["ForwardedHeaders:KnownProxies:0"] = Proxy,
         });
         var first = await SignedInAsync(factory, Proxy, forwardedFor: "203.0.113.1");
@@ -94,7 +94,7 @@ public sealed class ForwardedHeadersTests
         (await first.GetAsync("/device?user_code=BCDF-GHJL")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await first.GetAsync("/device?user_code=BCDF-GHJM")).StatusCode.ShouldBe(HttpStatusCode.TooManyRequests);
 
-        var second = await SignedInAsync(factory, Proxy, forwardedFor: "203.0.113.2");
+        var second = await SignedInAsync(factory, Proxy, forwardedFor: "198.51.100.2");
         var page = await second.GetAsync("/device?user_code=BCDF-GHJN");
 
         page.StatusCode.ShouldBe(HttpStatusCode.OK);

@@ -111,8 +111,12 @@ public class AuthServerFactory : WebApplicationFactory<Program>
             [$"Clients:{WebAppClientId}:RedirectUris:0"] = WebAppRedirectUri,
             [$"Clients:{WebAppClientId}:PostLogoutRedirectUris:0"] = WebAppPostLogoutUri,
             [$"Clients:{WebAppClientId}:AllowedCorsOrigins:0"] = WebAppOrigin,
-            // Tests share one client address; the guessing limit has its own tests with a small budget.
-            ["AuthServer:UserCodeLookupsPerMinute"] = "10000",
+            // Tests share one client address; the limits have their own tests with small budgets (RateLimitTests).
+            ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = "10000",
+            ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = "10000",
+            ["RateLimits:UnknownUserCodes:PermitLimit"] = "10000",
+            ["RateLimits:DeviceAuthorizationsPerClient:PermitLimit"] = "100000",
+            ["RateLimits:DeviceAuthorizationsPerNetwork:PermitLimit"] = "100000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         };

@@ -778,7 +778,11 @@ public sealed class PhoneApiGuessLimitTests
     private const int Limit = 3;
 
     private static AuthServerFactory LimitedServer() =>
-        AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        AuthServerFactory.With(new()
+        {
+            ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = Limit.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
 
     private static void ShouldBeTooMany(Infrastructure.Protocol.Answer answer)
     {

@@ -80,7 +80,7 @@ public sealed class MetricsTests
     [Fact]
     public async Task A_refused_user_code_lookup_counts_as_a_rate_limit_hit()
     {
-        using var factory = AuthServerFactory.With(new() { ["AuthServer:UserCodeLookupsPerMinute"] = "1" });
+        using var factory = AuthServerFactory.With(new() { ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = "1" });
         using var recorder = new MeterRecorder(factory);
         var phone = factory.CreateBrowser();
         await phone.SignInAsync();

@@ -69,15 +69,18 @@ public sealed class IndexModel(
     /// </summary>
     private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
     {
-        if (await guesses.TryAcquireAsync(HttpContext, UserId) is { } retryAfter)
+        var lookup = await guesses.TryAcquireAsync(HttpContext, UserId);
+        if (lookup.Refusal is { } refusal)
         {
-            GuessLimiter.SetRetryAfter(Response, retryAfter);
+            refusal.Apply(Response);
             State = DevicePageState.TooManyAttempts;
             return null;
         }
         State = DevicePageState.NotFound;
         if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
-        return await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
+        var found = await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
+        if (found is not null) await lookup.FoundAsync(HttpContext.RequestAborted);
+        return found;
     }
 
     private DevicePageState Closed(DeviceAuthorizationState state) =>

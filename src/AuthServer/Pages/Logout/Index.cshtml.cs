@@ -71,6 +71,10 @@ public sealed class IndexModel(
             // A browser signed in by a QR scan is a linked device of its own; signing out logs it out too.
             if (WebSignIn.BrowserSession.DeviceOf(User) is { } device)
                 await Tokens.LinkedDevices.LogOutAsync(authorizations, tokens, device, signIn.UserManager.GetUserId(User), HttpContext.RequestAborted);
+            // A new security stamp makes every copy of this session's cookie fail Identity's stamp check (within
+            // AdminAccess.SessionCheckInterval), not just the one this browser deletes now: a stolen cookie dies with
+            // the sign-out. The account's other browser sessions end with it.
+            if (await signIn.UserManager.GetUserAsync(User) is { } user) await signIn.UserManager.UpdateSecurityStampAsync(user);
             await signIn.SignOutAsync();
         }
         // OpenIddict returns to the validated post_logout_redirect_uri, with the state (§3); without one, we say so here.

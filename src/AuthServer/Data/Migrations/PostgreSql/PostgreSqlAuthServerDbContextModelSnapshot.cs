@@ -394,6 +394,48 @@ namespace AuthServer.Data.Migrations.PostgreSql
                     b.ToTable("DeviceAuthorizations", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Entities.DpopProofUse", b =>
+                {
+                    b.Property<string>("Jkt")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<string>("Jti")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Jkt", "Jti");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("DpopProofs", (string)null);
+                });
+
+            modelBuilder.Entity("AuthServer.Data.Entities.RateLimitCounter", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("WindowStart")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("RateLimitCounters", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
                 {
                     b.Property<string>("TokenId")

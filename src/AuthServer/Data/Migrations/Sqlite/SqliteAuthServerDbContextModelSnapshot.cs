@@ -387,6 +387,48 @@ namespace AuthServer.Data.Migrations.Sqlite
                     b.ToTable("DeviceAuthorizations", (string)null);
                 });
 
+            modelBuilder.Entity("AuthServer.Data.Entities.DpopProofUse", b =>
+                {
+                    b.Property<string>("Jkt")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Jti")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Jkt", "Jti");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("DpopProofs", (string)null);
+                });
+
+            modelBuilder.Entity("AuthServer.Data.Entities.RateLimitCounter", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("WindowStart")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("RateLimitCounters", (string)null);
+                });
+
             modelBuilder.Entity("AuthServer.Data.Entities.RefreshTokenUse", b =>
                 {
                     b.Property<string>("TokenId")
