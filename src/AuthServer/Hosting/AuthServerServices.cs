@@ -51,6 +51,7 @@ public static class AuthServerServices
         builder.AddAdminAccess();
         builder.AddProtocol();
         AddForwardedHeaders(builder);
+        builder.AddSecurityHeaders();
 
         services.AddSingleton<IssuerResolver>();
         services.AddSingleton<ScopeCatalog>();
