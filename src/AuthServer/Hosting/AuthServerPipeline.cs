@@ -13,6 +13,7 @@ public static class AuthServerPipeline
         app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseAuthServerLocalization();
+        app.UseRequestLimits();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
         // Before authorization, so an unsupported page is not found rather than a redirect to sign in.

@@ -52,6 +52,7 @@ public static class AuthServerServices
         builder.AddProtocol();
         AddForwardedHeaders(builder);
         builder.AddSecurityHeaders();
+        builder.AddRequestLimits();
 
         services.AddSingleton<IssuerResolver>();
         services.AddSingleton<ScopeCatalog>();
