@@ -7,15 +7,15 @@ namespace AuthServer.Hosting;
 
 public static class AuthServerPipeline
 {
-    /// <summary>The middleware, in order: who is calling, what went wrong, what the browser may do, who is signed in.</summary>
+    /// <summary>The middleware, in order: who is calling, what the browser may do, what went wrong, how much may be sent, who is signed in.</summary>
     public static WebApplication UseAuthServer(this WebApplication app)
     {
         app.UseForwardedHeaders();
         app.UseSecurityHeaders();
         app.UseAuthServerLocalization();
-        app.UseRequestLimits();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
+        app.UseRequestLimits();
         // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
         app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();

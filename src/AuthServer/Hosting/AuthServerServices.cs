@@ -67,8 +67,7 @@ public static class AuthServerServices
         services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();
         services.AddSingleton<AccessTokenAuthentication>();
-        services.AddScoped<CleanupJob>();
-        services.AddHostedService<CleanupWorker>();
+        services.AddCleanup();
         services.AddHostedService<KeyRotationWorker>();
 
         services.AddCors();

@@ -58,12 +58,12 @@ public sealed class RequestLimit
 
 /// <summary>
 /// Caps what a request may send before any of its work is done. Kestrel enforces the largest caps of all classes on
-/// every connection (so nothing larger is ever buffered); this middleware, before the error handlers, applies
-/// the request's own class: a <c>Content-Length</c> over the cap is refused before a byte of the body is read, a
-/// chunked body is read up to one byte past the cap and refused there, and the headers are counted. The refusal is
-/// 413 (431 for headers, RFC 6585 §5) in the caller's format: the RFC 6749 §5.2 <c>invalid_request</c> on protocol
-/// endpoints, a page for browsers, RFC 9457 problem details otherwise; the connection is then closed rather than
-/// drained.
+/// every connection, so nothing larger is ever buffered. This middleware, after the error handlers (a body that is not
+/// valid chunked encoding is the client's mistake and answers 400 there), applies the request's own class: a
+/// <c>Content-Length</c> over the cap is refused before a byte of the body is read, a chunked body is read up to one
+/// byte past the cap and refused there, and the headers are counted. The refusal is 413 (431 for headers, RFC 6585
+/// §5) in the caller's format: the RFC 6749 §5.2 <c>invalid_request</c> on protocol endpoints, a page for browsers,
+/// RFC 9457 problem details otherwise; the connection is then closed rather than drained.
 /// </summary>
 public static class RequestLimits
 {
@@ -114,10 +114,9 @@ public static class RequestLimits
             return;
         }
 
-        // Kestrel's own check, which also holds for a body that is read later: the cap itself when the length is
-        // declared, and one byte more for a chunked body, which is read below up to that byte and refused here.
+        // Kestrel's own check too, which also holds for a body an endpoint reads later.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-            bodySize.MaxRequestBodySize = request.ContentLength is null ? limit.MaxBodyBytes + 1 : limit.MaxBodyBytes;
+            bodySize.MaxRequestBodySize = limit.MaxBodyBytes;
 
         if (request.ContentLength is { } length)
         {
@@ -140,6 +139,11 @@ public static class RequestLimits
                 while (body.Length <= limit.MaxBodyBytes && (got = await request.Body.ReadAsync(
                     chunk.AsMemory(0, (int)Math.Min(chunk.Length, limit.MaxBodyBytes + 1 - body.Length)), context.RequestAborted)) > 0)
                     body.Write(chunk, 0, got);
+            }
+            catch (Microsoft.AspNetCore.Http.BadHttpRequestException tooLarge) when (tooLarge.StatusCode == StatusCodes.Status413PayloadTooLarge)
+            {
+                // Kestrel counts the chunk it holds, which may pass the cap before this loop has read that far.
+                body.SetLength(limit.MaxBodyBytes + 1);
             }
             finally
             {

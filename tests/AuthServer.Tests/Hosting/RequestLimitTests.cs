@@ -141,7 +141,7 @@ public sealed class RequestLimitTests(AuthServerFactory factory) : IClassFixture
         var browser = factory.CreateBrowser();
         HttpRequestMessage Post(int bytes)
         {
-            var request = new HttpRequestMessage(HttpMethod.Post, "/admin/clients/create")
+            var request = new HttpRequestMessage(HttpMethod.Post, "/admin/clients/new")
             {
                 Content = new StringContent("RedirectUris=" + new string('a', bytes), Encoding.ASCII, "application/x-www-form-urlencoded"),
             };
@@ -153,7 +153,7 @@ public sealed class RequestLimitTests(AuthServerFactory factory) : IClassFixture
         var over = await browser.SendAsync(Post((int)Defaults.Admin.MaxBodyBytes));
 
         // Within the cap the request goes on to the page, which sends a stranger to sign in.
-        within.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        within.StatusCode.ShouldBe(HttpStatusCode.Redirect, await within.Content.ReadAsStringAsync());
         within.Headers.Location!.ToString().ShouldContain("/Identity/Account/Login");
         over.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
         Browser.Result(await over.Content.ReadAsStringAsync()).ShouldContain("larger than this page accepts");
@@ -177,7 +177,7 @@ public sealed class RequestLimitTests(AuthServerFactory factory) : IClassFixture
     [InlineData("/device/qr", RequestClass.Protocol)]
     [InlineData("/api/phone/scans", RequestClass.Api)]
     [InlineData("/account/qr-signin", RequestClass.Api)]
-    [InlineData("/admin/clients/create", RequestClass.Admin)]
+    [InlineData("/admin/clients/new", RequestClass.Admin)]
     [InlineData("/Identity/Account/Login", RequestClass.Pages)]
     [InlineData("/device", RequestClass.Pages)]
     [InlineData("/phone/callback", RequestClass.Pages)]
