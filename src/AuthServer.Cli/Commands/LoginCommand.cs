@@ -117,7 +117,9 @@ public sealed class LoginCommand(CliContext context, LoginOptions options)
     private static string DefaultDeviceName()
     {
         var name = $"authserver CLI on {Environment.MachineName}";
-        return new string(name.Where(c => !char.IsControl(c)).Take(100).ToArray());
+        // The server refuses a name with control or format characters (RFC 8628 §5.4), which a machine name may hold.
+        var plain = string.Concat(name.EnumerateRunes().Where(DisplayText.IsPlain).Select(r => r.ToString()));
+        return plain.Length <= 100 ? plain : plain[..(char.IsHighSurrogate(plain[99]) ? 99 : 100)];
     }
 
     private void Show(DeviceRequest request, bool rotated)

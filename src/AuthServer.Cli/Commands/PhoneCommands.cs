@@ -249,10 +249,10 @@ public sealed class PhoneCommands(CliContext context, bool json)
             return;
         }
         var json2 = scan.Json!;
-        _output.Line($"{_output.Bold(json2["client"]?["name"]?.GetValue<string>() ?? "An app")} wants to sign in as you, with the code {_output.Bold(json2["user_code"]?.GetValue<string>() ?? "")}.");
+        _output.Line($"{_output.Bold(DisplayText.Safe(json2["client"]?["name"]?.GetValue<string>() ?? "An app"))} wants to sign in as you, with the code {_output.Bold(json2["user_code"]?.GetValue<string>() ?? "")}.");
         var requester = json2["requester"];
-        _output.Line($"  device   {requester?["device_name"]?.GetValue<string>() ?? "(unnamed)"}");
-        _output.Line($"  from     {requester?["ip"]?.GetValue<string>()} ({requester?["user_agent"]?.GetValue<string>()})");
+        _output.Line($"  device   {DisplayText.Safe(requester?["device_name"]?.GetValue<string>() ?? "(unnamed)")}");
+        _output.Line($"  from     {requester?["ip"]?.GetValue<string>()} ({DisplayText.Safe(requester?["user_agent"]?.GetValue<string>())})");
         _output.Line($"  asked at {requester?["created_at"]?.GetValue<string>()}");
         _output.Line($"  scopes   {string.Join(' ', json2["scopes"]?.AsArray().Select(s => s!.GetValue<string>()) ?? [])}");
         if (choices is { Length: > 0 }) _output.Line($"  number   pick the one the screen shows: {string.Join(", ", choices)}");

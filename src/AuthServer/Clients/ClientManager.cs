@@ -67,21 +67,52 @@ public sealed class ClientManager(
         if (http.HttpContext is { } context && await GetClientIdAsync(application, cancellationToken) == Phone.PhoneWebApp.ClientId
             && string.Equals(uri, Phone.PhoneWebApp.CallbackUri(issuers.Resolve(context.Request)), StringComparison.Ordinal))
             return true;
-        if (!Uri.TryCreate(uri, UriKind.Absolute, out var presented) || !IsLoopback(presented)) return false;
+        if (!TrySplitLoopback(uri, out var host, out var rest)) return false;
 
         // RFC 8252 §7.3: a native app listens on a port the operating system hands it, so a registered loopback URI
-        // matches the same scheme, host and path on any port. Only for the IP literals: "localhost" may resolve elsewhere
-        // (§8.3).
+        // matches on any port. Only the port is relaxed: the rest is compared as text, exactly as every other redirect
+        // URI is (RFC 9700 §4.1.3), so user info, another spelling of the address (127.1, 0x7f.0.0.1, 2130706433,
+        // [0:0::1]) or dot segments do not match. Only for the IP literals: "localhost" may resolve elsewhere (§8.3)
+        // and matches only as registered.
         foreach (var registered in await GetRedirectUrisAsync(application, cancellationToken))
         {
-            if (Uri.TryCreate(registered, UriKind.Absolute, out var candidate) && IsLoopback(candidate)
-                && candidate.Scheme == presented.Scheme && candidate.Host == presented.Host
-                && candidate.AbsolutePath == presented.AbsolutePath && candidate.Query == presented.Query)
+            if (TrySplitLoopback(registered, out var registeredHost, out var registeredRest)
+                && string.Equals(host, registeredHost, StringComparison.Ordinal) && string.Equals(rest, registeredRest, StringComparison.Ordinal))
                 return true;
         }
         return false;
     }
 
-    private static bool IsLoopback(Uri uri) =>
-        uri.Scheme == Uri.UriSchemeHttp && IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
+    /// <summary>
+    /// Splits <c>http://{loopback IP literal}[:port]{rest}</c> around its port. The address must be written as
+    /// <see cref="IPAddress.ToString"/> writes it (127.0.0.1, [::1]); the port, when given, as a number from 1 to 65535
+    /// without leading zeros.
+    /// </summary>
+    internal static bool TrySplitLoopback(string uri, out string host, out string rest)
+    {
+        host = rest = "";
+        const string scheme = "http://";
+        if (!uri.StartsWith(scheme, StringComparison.Ordinal)) return false;
+        var authority = uri.AsSpan(scheme.Length);
+        int hostLength;
+        if (authority.StartsWith('[')) hostLength = authority.IndexOf(']') + 1;
+        else if ((hostLength = authority.IndexOfAny(":/?#")) < 0) hostLength = authority.Length;
+        if (hostLength == 0) return false;
+        var hostText = authority[..hostLength];
+        if (!IPAddress.TryParse(hostText.Trim("[]"), out var address) || !IPAddress.IsLoopback(address)) return false;
+        var canonical = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{address}]" : address.ToString();
+        if (!hostText.SequenceEqual(canonical)) return false;
+        var after = authority[hostLength..];
+        if (after.StartsWith(':'))
+        {
+            var digits = after[1..];
+            var portLength = digits.IndexOfAnyExceptInRange('0', '9');
+            if (portLength < 0) portLength = digits.Length;
+            if (portLength is 0 or > 5 || digits[0] == '0' || int.Parse(digits[..portLength]) > 65535) return false;
+            after = digits[portLength..];
+        }
+        host = canonical;
+        rest = after.ToString();
+        return true;
+    }
 }

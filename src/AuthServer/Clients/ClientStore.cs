@@ -18,9 +18,13 @@ public sealed class ClientStore(IServiceScopeFactory scopes, ClusterEvents event
     private volatile FrozenDictionary<string, Application> _byClientId = FrozenDictionary<string, Application>.Empty;
     private volatile FrozenDictionary<string, Application> _byId = FrozenDictionary<string, Application>.Empty;
     private volatile bool _loaded;
+    private volatile int _version;
 
     /// <summary>Whether the snapshot was read at least once (before that, lookups go to the database).</summary>
     public bool IsLoaded => _loaded;
+
+    /// <summary>Moves on every reload, so what is derived from the clients (the CSP's form-action) knows to rebuild.</summary>
+    public int Version => _version;
 
     /// <summary>The application row behind a client, for <see cref="Data.Stores.ApplicationStore"/>; never modify it.</summary>
     public Application? FindApplication(string clientId) => _byClientId.GetValueOrDefault(clientId);
@@ -93,5 +97,6 @@ public sealed class ClientStore(IServiceScopeFactory scopes, ClusterEvents event
         _byClientId = rows.ToFrozenDictionary(a => a.ClientId!, StringComparer.Ordinal);
         _byId = rows.ToFrozenDictionary(a => a.Id!, StringComparer.Ordinal);
         _loaded = true;
+        _version++;
     }
 }

@@ -65,14 +65,29 @@ public static class RateLimitHandlers
         {
             if (clients.Find(context.ClientId) is not { } client) return;
             var http = context.Transaction.GetHttpRequest()!.HttpContext;
-            var (refusal, _) = await limits.TakeAsync(limits.TokenRequestsPerClient, client.ClientId, http,
-                new(Audit.TokenRateLimited, "token requests", "for this client on this node", ClientId: client.ClientId), context.CancellationToken);
-            if (refusal is null) return;
-            metrics.TokenRequestRefused();
-            await (context.Request.IsDeviceCodeGrantType()
-                ? RefuseAsync(context, http, refusal, Errors.SlowDown, $"Too many token requests for this client; poll again in {refusal.RetryAfterSeconds} seconds.")
-                : RefuseAsync(context, http, refusal, "temporarily_unavailable", $"Too many token requests for this client; try again in {refusal.RetryAfterSeconds} seconds."));
+            if (await RefuseTokenRequestAsync(limits, metrics, client.ClientId, http, context.Request.IsDeviceCodeGrantType(), context.CancellationToken))
+                context.HandleRequest();
         }
+    }
+
+    /// <summary>
+    /// Counts a token request of <paramref name="clientId"/> and, over the limit, writes the refusal (429 with
+    /// <c>Retry-After</c>; <c>slow_down</c> for a device-code poll) and returns true. The one count for OpenIddict's
+    /// token requests and for the polls <see cref="Protocol.PendingPollShortcut"/> answers before them.
+    /// </summary>
+    public static async Task<bool> RefuseTokenRequestAsync(RateLimiters limits, AuthServerMetrics metrics, string clientId, HttpContext http,
+        bool deviceCodePoll, CancellationToken cancellationToken)
+    {
+        var (refusal, _) = await limits.TakeAsync(limits.TokenRequestsPerClient, clientId, http,
+            new(Audit.TokenRateLimited, "token requests", "for this client on this node", ClientId: clientId), cancellationToken);
+        if (refusal is null) return false;
+        metrics.TokenRequestRefused();
+        refusal.Apply(http.Response);
+        await (deviceCodePoll
+            ? new OAuthError(Errors.SlowDown, $"Too many token requests for this client; poll again in {refusal.RetryAfterSeconds} seconds.", StatusCodes.Status429TooManyRequests)
+            : new OAuthError("temporarily_unavailable", $"Too many token requests for this client; try again in {refusal.RetryAfterSeconds} seconds.", StatusCodes.Status429TooManyRequests))
+            .ExecuteAsync(http);
+        return true;
     }
 
     private static async Task RefuseAsync(BaseRequestContext context, HttpContext http, RateLimitRefusal refusal, string error, string description)

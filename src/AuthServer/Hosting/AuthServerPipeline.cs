@@ -7,14 +7,15 @@ namespace AuthServer.Hosting;
 
 public static class AuthServerPipeline
 {
-    /// <summary>The middleware, in order: who is calling, what went wrong, what the browser may do, who is signed in.</summary>
+    /// <summary>The middleware, in order: who is calling, what the browser may do, what went wrong, how much may be sent, who is signed in.</summary>
     public static WebApplication UseAuthServer(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseSecurityHeaders();
         app.UseAuthServerLocalization();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteErrorAsync });
         app.UseStatusCodePages(ErrorPage.WriteStatusCodePageAsync);
-        app.Use(SecurityHeaders);
+        app.UseRequestLimits();
         // Before routing, CORS and authentication, none of which a public client's pending poll needs.
         app.UsePendingPollShortcut();
         // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
@@ -37,25 +38,6 @@ public static class AuthServerPipeline
         OpenIddictSetup.OpenIdMetadataPath, OpenIddictSetup.OAuthMetadataPath, OpenIddictSetup.JwksPath,
         OpenIddictSetup.DevicePath, OpenIddictSetup.RevocationPath,
     };
-
-    /// <summary>
-    /// Every page's scripts, styles, fonts and fetches come from this origin, and no inline script runs, so injected
-    /// markup cannot run code. Images may also come from https (the logos clients register). RFC 9700 §4.16: the
-    /// login, consent and admin pages must not be framed (clickjacking).
-    /// </summary>
-    public const string ContentSecurityPolicy =
-        "default-src 'self'; img-src 'self' https:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
-
-    private static Task SecurityHeaders(HttpContext context, RequestDelegate next)
-    {
-        var headers = context.Response.Headers;
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        headers.XContentTypeOptions = "nosniff";
-        // The verification URL carries the user code; keep it out of Referer headers.
-        headers["Referrer-Policy"] = "no-referrer";
-        return next(context);
-    }
 
     /// <summary>
     /// A failure never shows a stack trace. A request the server could not read (see <see cref="BadRequestStatusAsync"/>)

@@ -55,6 +55,8 @@ public static class AuthServerServices
         builder.AddAdminAccess();
         builder.AddProtocol();
         AddForwardedHeaders(builder);
+        builder.AddSecurityHeaders();
+        builder.AddRequestLimits();
 
         services.AddSingleton<IssuerResolver>();
         services.AddSingleton<ScopeCatalog>();
@@ -69,8 +71,7 @@ public static class AuthServerServices
         services.AddSingleton<DeviceAuthorizationSql>();
         services.AddScoped<DeviceFlowService>();
         services.AddSingleton<AccessTokenAuthentication>();
-        services.AddScoped<CleanupJob>();
-        services.AddHostedService<CleanupWorker>();
+        services.AddCleanup();
         services.AddHostedService<KeyRotationWorker>();
 
         services.AddCors();

@@ -34,9 +34,10 @@ public static class PendingPollShortcut
         var clock = app.ApplicationServices.GetRequiredService<TimeProvider>();
         var metrics = app.ApplicationServices.GetRequiredService<AuthServerMetrics>();
         var polls = app.ApplicationServices.GetRequiredService<PendingPolls>();
+        var limits = app.ApplicationServices.GetRequiredService<RateLimits.RateLimiters>();
         return app.Use(async (context, next) =>
         {
-            if (IsCandidate(context.Request) && await TryAnswerAsync(context, cache, clients, polls, clock, metrics)) return;
+            if (IsCandidate(context.Request) && await TryAnswerAsync(context, cache, clients, polls, limits, clock, metrics)) return;
             await next(context);
         });
     }
@@ -59,7 +60,7 @@ public static class PendingPollShortcut
         && (contentType.Length == FormContentType.Length || contentType[FormContentType.Length] is ';' or ' ');
 
     private static async Task<bool> TryAnswerAsync(HttpContext context, LiveRequestCache cache, ClientStore clients, PendingPolls polls,
-        TimeProvider clock, AuthServerMetrics metrics)
+        RateLimits.RateLimiters limits, TimeProvider clock, AuthServerMetrics metrics)
     {
         IFormCollection form;
         try
@@ -92,6 +93,11 @@ public static class PendingPollShortcut
             || state.ClientId != clientId
             || state.IsExpired(now))
             return false;
+
+        // The per-client token limit counts this poll as it counts every token request (RateLimitHandlers): over it,
+        // the refusal is the answer.
+        if (await RateLimitHandlers.RefuseTokenRequestAsync(limits, metrics, clientId, context, deviceCodePoll: true, context.RequestAborted))
+            return true;
 
         // Recorded where the bookkeeping lives (PendingPolls: memory under the request's lock on SQLite, one statement on
         // PostgreSQL): a poll that races the approval either was pending before it landed or is Moved and goes on to

@@ -88,17 +88,37 @@ public static class LinkedDevices
             .SetProperty(a => a.LastIp, ip), cancellationToken);
     }
 
-    public static readonly string NameRule = $"device_name must be at most {MaxNameLength} printable characters.";
+    public static readonly string NameRule =
+        $"device_name must be at most {MaxNameLength} characters, without control or format characters (such as bidirectional overrides).";
 
     /// <summary>
     /// What a device calls itself (<c>device_name</c>), trimmed; null when it gave none. False when it is too long or
-    /// holds control characters: it is shown to the user, who must be able to read exactly what it says.
+    /// holds a character that could make it read as something else: it is shown to the user who approves (RFC 8628
+    /// §5.4, remote phishing), who must see exactly what it says. Refused are control characters (Cc), format characters
+    /// (Cf: bidirectional overrides and isolates, zero-width characters; Unicode TR36 §2.4), line and paragraph
+    /// separators, private-use and unassigned code points, and broken surrogate pairs.
     /// </summary>
     public static bool TryReadName(string? raw, out string? name)
     {
         name = raw?.Trim();
-        if (name is { Length: > MaxNameLength } || name?.Any(char.IsControl) == true) return false;
+        if (name is { Length: > MaxNameLength } || (name is not null && !IsPlainText(name))) return false;
         if (string.IsNullOrEmpty(name)) name = null;
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="text"/> is well-formed UTF-16 holding only characters that show as themselves.</summary>
+    public static bool IsPlainText(ReadOnlySpan<char> text)
+    {
+        while (!text.IsEmpty)
+        {
+            if (System.Text.Rune.DecodeFromUtf16(text, out var rune, out var used) != System.Buffers.OperationStatus.Done) return false;
+            if (System.Text.Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.Control
+                or System.Globalization.UnicodeCategory.Format or System.Globalization.UnicodeCategory.LineSeparator
+                or System.Globalization.UnicodeCategory.ParagraphSeparator or System.Globalization.UnicodeCategory.PrivateUse
+                or System.Globalization.UnicodeCategory.OtherNotAssigned or System.Globalization.UnicodeCategory.Surrogate)
+                return false;
+            text = text[used..];
+        }
         return true;
     }
 

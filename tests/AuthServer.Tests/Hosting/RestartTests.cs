@@ -58,11 +58,16 @@ public sealed class RestartTests : IDisposable
 
         factory.Clock.Advance(TimeSpan.FromDays(1));
         await RunCleanupAsync(factory);
-        // Our login request is gone from memory and the database. The code itself is OpenIddict's, which still
-        // answers for it as expired until its own pruning (which judges by the wall clock, not the test's).
+        // Our login request is gone from memory and the database, and so is OpenIddict's row of the code (pruned on
+        // the server's clock): the code is now unknown, which RFC 6749 §5.2 answers with invalid_grant.
         await using (var scope = factory.Services.CreateAsyncScope())
-            (await scope.ServiceProvider.GetRequiredService<AuthServer.Data.AuthServerDbContext>().DeviceAuthorizations.CountAsync()).ShouldBe(0);
-        (await device.PollAsync(deviceCode)).Error.ShouldBe("expired_token");
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AuthServer.Data.AuthServerDbContext>();
+            (await db.DeviceAuthorizations.CountAsync()).ShouldBe(0);
+            // The device code and user code rows were the only tokens of this server.
+            (await db.Tokens.CountAsync()).ShouldBe(0);
+        }
+        (await device.PollAsync(deviceCode)).Error.ShouldBe("invalid_grant");
     }
 
     private static async Task RunCleanupAsync(AuthServerFactory factory)

@@ -55,6 +55,21 @@ public abstract class AuthorizeEndpointTests(AuthServerFactory factory)
     [InlineData("http://localhost:54321/callback", false)]   // RFC 8252 §8.3: the IP literal, not a name
     [InlineData("http://127.0.0.1:54321/other", false)]
     [InlineData("https://127.0.0.1:54321/callback", false)]
+    // Only the port is relaxed (RFC 8252 §7.3): the address as registered, no user info, no dot segments.
+    [InlineData("http://127.1:54321/callback", false)]
+    [InlineData("http://0x7f.0.0.1:54321/callback", false)]
+    [InlineData("http://0177.0.0.1:54321/callback", false)]
+    [InlineData("http://2130706433:54321/callback", false)]
+    [InlineData("http://127.0.0.2:54321/callback", false)]
+    [InlineData("http://[::1]:54321/callback", false)]
+    [InlineData("http://evil@127.0.0.1:54321/callback", false)]
+    [InlineData("http://127.0.0.1:54321@evil.example/callback", false)]
+    [InlineData("http://127.0.0.1:54321/x/../callback", false)]
+    [InlineData("http://127.0.0.1:54321/Callback", false)]
+    [InlineData("http://127.0.0.1:054321/callback", false)]
+    [InlineData("http://127.0.0.1:99999/callback", false)]
+    [InlineData("http://127.0.0.1:/callback", false)]
+    [InlineData("HTTP://127.0.0.1:54321/callback", false)]
     public async Task A_native_apps_loopback_redirect_matches_on_any_port(string redirectUri, bool allowed)
     {
         var browser = await SignedInAsync();

@@ -138,6 +138,36 @@ public abstract partial class DeviceAuthorizationEndpointTests(AuthServerFactory
         answer.Error.ShouldBe("invalid_request");
     }
 
+    [Theory]
+    [InlineData("TV \u202Egnp.exe")]          // right-to-left override: reads as "TV exe.png"
+    [InlineData("TV \u2066Office\u2069")]     // left-to-right isolate
+    [InlineData("Living\u200Broom")]          // zero-width space
+    [InlineData("Living\u2028room")]          // line separator
+    [InlineData("TV\uFEFF")]                  // byte order mark, a format character
+    [InlineData("TV \uE000")]                 // private use
+    [InlineData("TV \u001B[2J")]              // a terminal escape
+    public async Task A_device_name_with_format_or_invisible_characters_is_invalid_request(string deviceName)
+    {
+        var answer = await _device.StartAsync(deviceName: deviceName);
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_request");
+        answer.Get("error_description").ShouldContain("format characters");
+    }
+
+    [Theory]
+    [InlineData("客厅电视")]
+    [InlineData("📺 Living room")]
+    [InlineData("Télé du salon")]
+    [InlineData("שולחן עבודה")]                 // right-to-left script is fine; only the invisible controls are refused
+    public async Task A_device_name_in_any_script_or_with_emoji_is_accepted(string deviceName)
+    {
+        var answer = await _device.StartAsync(deviceName: deviceName);
+
+        answer.Status.ShouldBe(HttpStatusCode.OK, answer.Json.ToString());
+        answer.Get("device_code").ShouldNotBeEmpty();
+    }
+
     [GeneratedRegex("^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")]
     private static partial Regex UserCodeShape();
 
