@@ -43,12 +43,19 @@ public static class FuzzCheck
     /// The authorization endpoint is where a browser is sent: for a browser its errors are a page (our error page, or a
     /// redirect to it or back to the client), like any page; for anyone else RFC 6749 JSON.
     /// </summary>
-    private static Door DoorOf(FuzzRequest request) =>
-        request.Target.Door == Door.Protocol && request.WantsHtml
-        && new Microsoft.AspNetCore.Http.PathString(request.Url.Split('?')[0]).StartsWithSegments(AuthServer.Hosting.OpenIddictSetup.AuthorizePath,
-            StringComparison.OrdinalIgnoreCase)
+    /// <remarks>
+    /// The door is the one of the path the server saw: the client removes dot segments first
+    /// (<c>/connect/authorize/%2e%2e</c> is <c>/connect/</c>).
+    /// </remarks>
+    private static Door DoorOf(FuzzRequest request)
+    {
+        var path = Uri.UnescapeDataString(new Uri(new Uri("http://localhost"), request.Url).AbsolutePath);
+        var door = FuzzTargets.DoorOf(path);
+        return door == Door.Protocol && request.WantsHtml
+            && new Microsoft.AspNetCore.Http.PathString(path).StartsWithSegments(AuthServer.Hosting.OpenIddictSetup.AuthorizePath)
             ? Door.Page
-            : request.Target.Door;
+            : door;
+    }
 
     private static string? OAuthError(string? media, string text)
     {
