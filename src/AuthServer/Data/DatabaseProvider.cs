@@ -55,7 +55,8 @@ public static class DatabaseRegistration
     {
         var services = builder.Services;
         // One write gate per process: SQLite has one writer, so writers queue here instead of sleeping in busy retries.
-        services.AddSingleton<SqliteWriteGate>();
+        services.AddSingleton(new SqliteFile(connectionString));
+        services.AddSingleton(provider => new SqliteWriteGate(provider.GetRequiredService<SqliteFile>()));
         // The hot paths' own connections, statements prepared once (SqliteLanes). One per core: SQLite runs one writer
         // at a time anyway, and each extra connection drops its page cache whenever another one commits.
         var lanes = builder.Configuration.GetValue<int?>("Storage:SqliteLanes") ?? Math.Max(2, Environment.ProcessorCount);

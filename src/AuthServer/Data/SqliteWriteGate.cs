@@ -31,7 +31,18 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     private readonly IDisposable _allListeners;
     private readonly List<IDisposable> _subscriptions = [];
 
-    public SqliteWriteGate() => _allListeners = DiagnosticListener.AllListeners.Subscribe(this);
+    /// <summary>The file the writers write to, checked before each writer goes in (<see cref="SqliteFile"/>); none in unit tests.</summary>
+    private readonly SqliteFile? _file;
+
+    public SqliteWriteGate() : this(null)
+    {
+    }
+
+    public SqliteWriteGate(SqliteFile? file)
+    {
+        _file = file;
+        _allListeners = DiagnosticListener.AllListeners.Subscribe(this);
+    }
 
     /// <summary>Whether some writer is inside now.</summary>
     public bool IsHeld => _gate.CurrentCount == 0;
@@ -238,6 +249,7 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     /// </summary>
     public async ValueTask<Lease> EnterAsync(CancellationToken cancellationToken)
     {
+        _file?.ThrowIfGone();
         var holding = new Holding { Held = await _gate.WaitAsync(MaxWait, cancellationToken) };
         return new Lease(this, holding);
     }
@@ -260,6 +272,7 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     {
         var holding = _holdings.GetOrCreateValue(connection);
         if (holding.Held) return;
+        _file?.ThrowIfGone();
         holding.Held = _gate.Wait(MaxWait);
         holding.ForTransaction = forTransaction;
     }
@@ -268,6 +281,7 @@ public sealed class SqliteWriteGate : DbConnectionInterceptor, IDbTransactionInt
     {
         var holding = _holdings.GetOrCreateValue(connection);
         if (holding.Held) return;
+        _file?.ThrowIfGone();
         holding.Held = await _gate.WaitAsync(MaxWait, cancellationToken);
         holding.ForTransaction = forTransaction;
     }

@@ -35,7 +35,7 @@ public static class RefreshReuseHandlers
             // The common case, a first use, is one statement: the row's key lets one of concurrent first uses in.
             if (await FirstUseAsync(db, tokenId, context.CancellationToken))
             {
-                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, null);
+                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId);
                 return;
             }
             // Seen before: how often, and whether its successor was used. A retry is for a lost response: a used
@@ -50,7 +50,7 @@ public static class RefreshReuseHandlers
                     .ExecuteUpdateAsync(u => u.SetProperty(x => x.Presentations, seen.Presentations + 1), context.CancellationToken) == 1;
             if (counted)
             {
-                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId, seen.SuccessorId);
+                context.Transaction.Properties[PresentedProperty] = new Presented(tokenId);
                 return;
             }
 
@@ -84,12 +84,14 @@ public static class RefreshReuseHandlers
 
     private const string PresentedProperty = "authserver:presented_refresh_token";
 
-    /// <summary>The refresh token presented, and for a retry the successor it replaces.</summary>
-    private sealed record Presented(string TokenId, string? ReplacedSuccessorId);
+    /// <summary>The refresh token presented; <see cref="LinkSuccessor"/> links it to the one issued for it.</summary>
+    private sealed record Presented(string TokenId);
 
     /// <summary>
     /// Links the presented refresh token to its successor. A retry replaces the successor that was never used, so the
-    /// family keeps exactly one live refresh token.
+    /// family keeps exactly one live refresh token. Two concurrent uses (a retry racing the first try) both get past
+    /// the count before either has linked its successor, so the link is a swap: whichever links second revokes the
+    /// successor it replaces, whatever the order.
     /// </summary>
     public sealed class LinkSuccessor(AuthServerDbContext db, IOpenIddictTokenManager tokens) : IOpenIddictServerHandler<ProcessSignInContext>
     {
@@ -105,10 +107,22 @@ public static class RefreshReuseHandlers
         {
             if (!context.Transaction.Properties.TryGetValue(PresentedProperty, out var value) || value is not Presented presented
                 || context.RefreshTokenPrincipal?.GetTokenId() is not { } successorId) return;
-            await db.RefreshTokenUses.Where(u => u.TokenId == presented.TokenId)
-                .ExecuteUpdateAsync(u => u.SetProperty(x => x.SuccessorId, successorId), context.CancellationToken);
-            if (presented.ReplacedSuccessorId is { } lost && await tokens.FindByIdAsync(lost, context.CancellationToken) is { } token)
-                await tokens.TryRevokeAsync(token, context.CancellationToken);
+            // The common case, a first use with no successor yet, is one statement.
+            if (await db.RefreshTokenUses.Where(u => u.TokenId == presented.TokenId && u.SuccessorId == null)
+                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.SuccessorId, successorId), context.CancellationToken) == 1)
+                return;
+            for (var attempt = 0; attempt < 8; attempt++)
+            {
+                var replaced = await db.RefreshTokenUses.AsNoTracking().Where(u => u.TokenId == presented.TokenId)
+                    .Select(u => u.SuccessorId).SingleOrDefaultAsync(context.CancellationToken);
+                // Only while the successor is still the one read: of two swaps, each replaces exactly what it revokes.
+                if (await db.RefreshTokenUses.Where(u => u.TokenId == presented.TokenId && u.SuccessorId == replaced)
+                        .ExecuteUpdateAsync(u => u.SetProperty(x => x.SuccessorId, successorId), context.CancellationToken) != 1)
+                    continue;
+                if (replaced is not null && replaced != successorId && await tokens.FindByIdAsync(replaced, context.CancellationToken) is { } token)
+                    await tokens.TryRevokeAsync(token, context.CancellationToken);
+                return;
+            }
         }
     }
 

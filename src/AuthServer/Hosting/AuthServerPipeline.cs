@@ -48,9 +48,14 @@ public static class AuthServerPipeline
     {
         CorrelationId.Echo(context);
         var badRequest = await BadRequestStatusAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error);
-        var wantsPage = ErrorPage.IsWanted(context.Request) || context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
-        // RP-initiated logout is a page the user's browser is sent to; every other /connect path answers applications.
-        if (context.Request.Path.StartsWithSegments("/connect") && !context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath))
+        // The JSON APIs answer problem details whatever the caller accepts, as their bare status codes do.
+        var browserAtAuthorize = ErrorPage.IsBrowserAtAuthorize(context.Request);
+        var wantsPage = (ErrorPage.IsWanted(context.Request) && !ErrorPage.IsForMachines(context.Request.Path))
+            || browserAtAuthorize || context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
+        // RP-initiated logout is a page the user's browser is sent to, and so is authorization for a browser; every
+        // other /connect path answers applications.
+        if (context.Request.Path.StartsWithSegments("/connect") && !context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath)
+            && !browserAtAuthorize)
         {
             await (badRequest is { } status
                 ? new OAuthError("invalid_request", "The request body could not be read as a form.", status)
@@ -80,12 +85,15 @@ public static class AuthServerPipeline
     /// Kestrel and our own checks say so with <see cref="BadHttpRequestException"/> (with its status: 400, 413…). A form
     /// that does not parse (not a form at all, a NUL in a value, a cut-off multipart body) fails every later read of
     /// it with the very same exception, since the form feature keeps its one parse; only an exception that is that
-    /// one counts, so an I/O or state error elsewhere still answers 500.
+    /// one counts, so an I/O or state error elsewhere still answers 500. It may arrive wrapped: the antiforgery check
+    /// reports a form it could not read as an <c>AntiforgeryValidationException</c> around the form's exception.
     /// </summary>
     private static async Task<int?> BadRequestStatusAsync(HttpContext context, Exception? error)
     {
         if (error is BadHttpRequestException bad) return bad.StatusCode;
-        if (error is not (InvalidDataException or IOException or InvalidOperationException)
+        var chain = new List<Exception>();
+        for (var inner = error; inner is not null && chain.Count < 8; inner = inner.InnerException) chain.Add(inner);
+        if (!chain.Any(e => e is InvalidDataException or IOException or InvalidOperationException)
             || context.Features.Get<Microsoft.AspNetCore.Http.Features.IFormFeature>() is not { } form)
             return null;
         try
@@ -93,7 +101,7 @@ public static class AuthServerPipeline
             await form.ReadFormAsync(CancellationToken.None);
             return null;
         }
-        catch (Exception again) when (ReferenceEquals(again, error))
+        catch (Exception again) when (chain.Any(e => ReferenceEquals(e, again)))
         {
             return StatusCodes.Status400BadRequest;
         }

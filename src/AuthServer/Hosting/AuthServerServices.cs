@@ -93,7 +93,7 @@ public static class AuthServerServices
             options.DocInclusionPredicate((document, api) => api.GroupName == document);
         });
         services.AddAuthServerLocalization();
-        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests).AddViewLocalization()
+        services.AddRazorPages().AddMvcOptions(MalformedFieldNames.AreBadRequests).AddMvcOptions(UnreadableCheckboxes.AreUnchecked).AddViewLocalization()
             .AddDataAnnotationsLocalization(Languages.UseSharedResource);
         return builder;
     }

@@ -68,7 +68,7 @@ public static class DatabaseOutage
         var response = context.Response;
         var endSession = request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
         var protocol = request.Path.StartsWithSegments("/connect") && !endSession
-            && !(request.Path.StartsWithSegments(OpenIddictSetup.AuthorizePath) && ErrorPage.IsWanted(request));
+            && !ErrorPage.IsBrowserAtAuthorize(request);
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         if (protocol)
         {
@@ -76,7 +76,7 @@ public static class DatabaseOutage
                 "The server cannot reach its database right now. Try again in a few seconds.", StatusCodes.Status503ServiceUnavailable)
                 .ExecuteAsync(context);
         }
-        else if (ErrorPage.IsWanted(request) || endSession)
+        else if ((ErrorPage.IsWanted(request) && !ErrorPage.IsForMachines(request.Path)) || ErrorPage.IsBrowserAtAuthorize(request) || endSession)
         {
             await ErrorPage.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Back in a moment",
                 "AuthServer cannot finish this right now. Nothing you did is lost; wait a few seconds, then go back and try again.");

@@ -53,15 +53,28 @@ public static class ErrorPage
         request.Headers.Accept.ToString().Contains("text/html", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The body of a bare status code (one no endpoint wrote a body for), negotiated: a browser asking for HTML on a
-    /// path people visit gets the friendly page; an API or protocol client, or anyone else, gets problem details
-    /// (RFC 9457). Protocol endpoints write their own RFC 6749 §5.2 bodies, so this never replaces one.
+    /// The body of a bare status code (one no endpoint wrote a body for), negotiated: under <c>/connect</c> (but the
+    /// end-session page) and <c>/.well-known</c> an RFC 6749 §5.2 error, which is what an OAuth client parses there
+    /// (a wrong method or an unknown path below an endpoint); a browser asking for HTML on a path people visit gets
+    /// the friendly page; an API client, or anyone else, gets problem details (RFC 9457). Protocol endpoints write their
+    /// own RFC 6749 §5.2 bodies, so this never replaces one.
     /// </summary>
     public static async Task WriteStatusCodePageAsync(StatusCodeContext status)
     {
         var context = status.HttpContext;
         var code = context.Response.StatusCode;
-        if (IsWanted(context.Request) && !IsForMachines(context.Request.Path) && !HttpMethods.IsHead(context.Request.Method))
+        var browserAtAuthorize = IsBrowserAtAuthorize(context.Request);
+        if (IsOAuthPath(context.Request.Path) && !browserAtAuthorize)
+        {
+            await new Protocol.OAuthError(OAuthCodeFor(code), code switch
+            {
+                StatusCodes.Status404NotFound => "There is no protocol endpoint at this address.",
+                StatusCodes.Status405MethodNotAllowed => $"This endpoint does not accept {context.Request.Method} requests.",
+                _ => $"The request was refused ({code}).",
+            }, code).ExecuteAsync(context);
+            return;
+        }
+        if (IsWanted(context.Request) && (!IsForMachines(context.Request.Path) || browserAtAuthorize) && !HttpMethods.IsHead(context.Request.Method))
         {
             var (title, message) = Describe(code);
             await WriteAsync(context, code, title, message);
@@ -81,8 +94,31 @@ public static class ErrorPage
         _ => ("That did not work", "The request could not be completed. Go back and try again."),
     };
 
-    /// <summary>The paths that answer applications, not people: the phone API, the protocol, metadata, health.</summary>
-    private static bool IsForMachines(PathString path) =>
+    /// <summary>
+    /// The paths that answer applications, not people: the phone API, the protocol, metadata, health, metrics and the
+    /// QR image (which an <c>img</c> element or a waiting screen fetches).
+    /// </summary>
+    public static bool IsForMachines(PathString path) =>
         OpenIddictSetup.IsProtocolPath(path) || path.StartsWithSegments("/api") || path.StartsWithSegments("/swagger")
-        || path.StartsWithSegments(WebSignIn.SessionEndpoint.Path);
+        || path.StartsWithSegments(WebSignIn.SessionEndpoint.Path) || path.StartsWithSegments(Protocol.QrCodeEndpoint.Path)
+        || path.StartsWithSegments("/metrics");
+
+    /// <summary>The authorization endpoint is where a browser is sent (RFC 6749 §3.1): a browser gets pages there.</summary>
+    public static bool IsBrowserAtAuthorize(HttpRequest request) =>
+        request.Path.StartsWithSegments(OpenIddictSetup.AuthorizePath) && IsWanted(request);
+
+    /// <summary>Where OAuth clients read RFC 6749 §5.2 errors: the protocol endpoints (RP-initiated logout is a page) and the metadata.</summary>
+    private static bool IsOAuthPath(PathString path) =>
+        path.StartsWithSegments("/.well-known")
+        || (path.StartsWithSegments("/connect") && !path.StartsWithSegments(OpenIddictSetup.EndSessionPath));
+
+    /// <summary>RFC 6749 §5.2's codes for a refusal no endpoint explained; §4.1.2.1 gives the two for the server's own trouble.</summary>
+    private static string OAuthCodeFor(int status) => status switch
+    {
+        StatusCodes.Status401Unauthorized => "invalid_client",
+        StatusCodes.Status403Forbidden => "access_denied",
+        StatusCodes.Status429TooManyRequests or StatusCodes.Status503ServiceUnavailable => "temporarily_unavailable",
+        >= 500 => "server_error",
+        _ => "invalid_request",
+    };
 }

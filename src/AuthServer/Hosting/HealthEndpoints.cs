@@ -44,12 +44,20 @@ public static class HealthEndpoints
 /// seconds, and no request has met a database outage in the last <see cref="DatabaseOutages.NotReadyFor"/>: with
 /// SQLite, reads go on while another process holds the write lock, so only failed writes tell.
 /// </summary>
-public sealed class DatabaseReadyCheck(IServiceScopeFactory scopes, DatabaseOutages outages) : IHealthCheck
+public sealed class DatabaseReadyCheck(IServiceScopeFactory scopes, DatabaseOutages outages, IServiceProvider services,
+    ILogger<DatabaseReadyCheck> logger) : IHealthCheck
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        // A SQLite file deleted under the server still answers every read from the open connections: only its path tells.
+        if (services.GetService<SqliteFile>() is { IsGone: true } file)
+        {
+            logger.LogError("The SQLite database file {Path} is gone: it was deleted or moved while the server had it open. Writes are " +
+                "refused; restore the file from a backup and restart the server", file.FilePath);
+            return HealthCheckResult.Unhealthy("The database file was deleted or moved while the server had it open.");
+        }
         if (outages.IsRecent())
             return HealthCheckResult.Unhealthy("Requests met a database outage in the last few seconds.");
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

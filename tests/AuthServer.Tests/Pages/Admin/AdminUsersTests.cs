@@ -37,10 +37,15 @@ public abstract class AdminUsersTests(AuthServerFactory factory)
 
     private async Task<string> PostAsync(HttpClient admin, string userId, string handler, params (string, string)[] form)
     {
-        var (response, html) = await admin.OpenAndSubmitAsync($"/admin/users/{userId}", $"/admin/users/{userId}?handler={handler}", form);
+        // As a browser does, the roles form posts the account's concurrency stamp it was filled in with.
+        var page = await admin.GetStringAsync($"/admin/users/{userId}");
+        var response = await admin.SubmitAsync($"/admin/users/{userId}?handler={handler}", page, [.. form, ("ConcurrencyStamp", StampOf(page))]);
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        return html;
+        return await response.Content.ReadAsStringAsync();
     }
+
+    public static string StampOf(string page) =>
+        System.Net.WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(page, "name=\"ConcurrencyStamp\" value=\"([^\"]*)\"").Groups[1].Value);
 
     [Fact]
     public async Task Search_finds_accounts_by_email_or_name()

@@ -25,6 +25,17 @@ public sealed class DetailsModel(
     [BindProperty(SupportsGet = true)]
     public string Id { get; set; } = "";
 
+    /// <summary>
+    /// The account's concurrency stamp when the roles form was filled in. Two admins editing one account's roles: the
+    /// second save, made without seeing the first, is refused instead of silently undoing it; the stamp is also the
+    /// update's condition in the database, so a save that lands between the check and the write is refused too.
+    /// </summary>
+    [BindProperty]
+    public string? ConcurrencyStamp { get; set; }
+
+    public const string ChangedMeanwhile =
+        "This account was changed while you were editing it, so your change is not saved. Its roles as saved now are shown below; choose again and save.";
+
     public ApplicationUser? Account { get; private set; }
     public IReadOnlyList<string> Roles { get; private set; } = [];
     public IReadOnlyList<string> AllRoles { get; private set; } = [];
@@ -71,6 +82,11 @@ public sealed class DetailsModel(
 
     public Task<IActionResult> OnPostRolesAsync(List<string> roleNames, string? newRole) => ChangeAsync(async user =>
     {
+        if (ConcurrencyStamp is null || user.ConcurrencyStamp != ConcurrencyStamp) return ChangedMeanwhile;
+        db.Entry(user).Property(u => u.ConcurrencyStamp).OriginalValue = ConcurrencyStamp;
+        // The account's row is written first, against the form's stamp: a concurrent save of the same account waits
+        // for this one's transaction on that row and is then refused, before it inserts a role row this one inserts too.
+        if (await users.UpdateAsync(user) is { Succeeded: false } claimed) return Describe(claimed);
         var wanted = roleNames.Select(r => r.Trim()).Where(r => r.Length > 0).ToHashSet(StringComparer.Ordinal);
         if (newRole?.Trim() is { Length: > 0 } created)
         {
@@ -115,13 +131,19 @@ public sealed class DetailsModel(
         var user = Account!;
         Problem = await AdminChange.RunAsync(db, () => change(user), HttpContext.RequestAborted);
         if (Problem is null) Result = done;
+        // The form shows the account as saved now, with the stamp to save against next.
+        ModelState.Remove(nameof(ConcurrencyStamp));
         await LoadAsync();
         return Page();
     }
 
     private void Audit(string type, string detail) => Data.Audit.Add(db, type, clock.GetUtcNow(), Account!.Id, null, detail);
 
-    private static string Describe(IdentityResult result) => string.Join(" ", result.Errors.Select(e => e.Description));
+    /// <summary>Identity's own concurrency failure (another request saved the account first) said in the page's words.</summary>
+    private static string Describe(IdentityResult result) =>
+        result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.ConcurrencyFailure))
+            ? ChangedMeanwhile
+            : string.Join(" ", result.Errors.Select(e => e.Description));
 
     private static string List(IReadOnlyCollection<string> names) => names.Count == 0 ? "none" : string.Join(", ", names);
 
