@@ -9,6 +9,7 @@ namespace AuthServer.Tests.Cluster;
 /// PostgreSQL goes away in the middle of a login and comes back: both nodes answer 503 with Retry-After meanwhile,
 /// then recover without a restart, and the login completes with nothing lost.
 /// </summary>
+[Collection(ServerProcesses.Name)]
 public sealed class FaultTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace AuthServer.Tests.Cluster;
 /// Two real server processes on loopback sharing one PostgreSQL database, as two nodes behind a load balancer with
 /// no sticky sessions: every step of a login may reach either node.
 /// </summary>
+[Collection(ServerProcesses.Name)]
 public sealed class MultiNodeTests
 {
     [Fact]
