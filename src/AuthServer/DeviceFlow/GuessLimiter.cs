@@ -14,13 +14,16 @@ namespace AuthServer.DeviceFlow;
 /// </summary>
 public sealed class GuessLimiter(RateLimiters limits, AuthServerMetrics metrics)
 {
-    /// <summary>The right to look one code up; say whether it was found (<see cref="FoundAsync"/>).</summary>
+    /// <summary>The right to look one code up; a lookup that was no guess says so (<see cref="NoGuessAsync"/>).</summary>
     public sealed class Lookup(RateLimitRefusal? refusal, FixedWindowLimiter? budget, RateLimitLease? reserved)
     {
         public RateLimitRefusal? Refusal { get; } = refusal;
 
-        /// <summary>A found code spent nothing of the unknown-code budget: its permit goes back.</summary>
-        public ValueTask FoundAsync(CancellationToken cancellationToken) =>
+        /// <summary>
+        /// The lookup found its code, or the input was no user code at all, so it could not have guessed one: its
+        /// permit of the unknown-code budget goes back.
+        /// </summary>
+        public ValueTask NoGuessAsync(CancellationToken cancellationToken) =>
             budget is not null && reserved is not null ? budget.GiveBackAsync(reserved, cancellationToken) : ValueTask.CompletedTask;
     }
 

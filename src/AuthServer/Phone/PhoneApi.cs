@@ -53,10 +53,9 @@ public static class PhoneApi
             return Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many codes were tried. Wait a minute, then try again.");
         }
 
-        if (!UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode)
-            || await flow.FindByUserCodeAsync(userCode, cancellationToken) is not { } found)
-            return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
-        await lookup.FoundAsync(cancellationToken);
+        var found = UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode) ? await flow.FindByUserCodeAsync(userCode, cancellationToken) : null;
+        if (found is not null || userCode is null) await lookup.NoGuessAsync(cancellationToken);
+        if (found is null) return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
         if (!found.IsOpen(clock.GetUtcNow()))
             return Closed(found, clock);
 

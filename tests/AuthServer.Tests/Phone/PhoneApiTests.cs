@@ -814,15 +814,16 @@ public sealed class PhoneApiGuessLimitTests
         var phone = await PhoneApp.SignInAsync(factory);
         for (var i = 0; i < Limit; i++)
         {
-            phone.RemoteIp = $"192.0.2.{10 + i}";
+            // Each from its own network (/24), so only the account's budget is spent.
+            phone.RemoteIp = $"192.0.{10 + i}.1";
             (await phone.ScanAsync("BCDF-GHJK")).Status.ShouldBe(HttpStatusCode.NotFound);
         }
 
-        phone.RemoteIp = "192.0.2.99";
+        phone.RemoteIp = "198.51.100.99";
         ShouldBeTooMany(await phone.ScanAsync(screen.UserCode));
 
         // Another account at that fresh address is not affected.
-        var other = await PhoneApp.SignInNewAccountAsync(factory, remoteIp: "192.0.2.99");
+        var other = await PhoneApp.SignInNewAccountAsync(factory, remoteIp: "198.51.100.99");
         (await other.ScanAsync(screen.UserCode)).Status.ShouldBe(HttpStatusCode.Created);
     }
 
@@ -838,8 +839,8 @@ public sealed class PhoneApiGuessLimitTests
 
         ShouldBeTooMany(await phones[Limit].ScanAsync(screen.UserCode));
 
-        // The same account from another address still may.
-        phones[Limit].RemoteIp = "192.0.2.51";
+        // The same account from another network still may.
+        phones[Limit].RemoteIp = "198.51.100.51";
         (await phones[Limit].ScanAsync(screen.UserCode)).Status.ShouldBe(HttpStatusCode.Created);
     }
 }

@@ -77,9 +77,8 @@ public sealed class IndexModel(
             return null;
         }
         State = DevicePageState.NotFound;
-        if (!UserCode.TryNormalize(userCode, out var normalized)) return null;
-        var found = await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted);
-        if (found is not null) await lookup.FoundAsync(HttpContext.RequestAborted);
+        var found = UserCode.TryNormalize(userCode, out var normalized) ? await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted) : null;
+        if (found is not null || normalized is null) await lookup.NoGuessAsync(HttpContext.RequestAborted);
         return found;
     }
 
