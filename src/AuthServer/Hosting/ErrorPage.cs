@@ -63,8 +63,8 @@ public static class ErrorPage
     {
         var context = status.HttpContext;
         var code = context.Response.StatusCode;
-        var browserAtAuthorize = IsBrowserAtAuthorize(context.Request);
-        if (IsOAuthPath(context.Request.Path) && !browserAtAuthorize)
+        var door = DoorOf(context.Request);
+        if (door == Door.OAuth)
         {
             await new Protocol.OAuthError(OAuthCodeFor(code), code switch
             {
@@ -74,13 +74,30 @@ public static class ErrorPage
             }, code).ExecuteAsync(context);
             return;
         }
-        if (IsWanted(context.Request) && (!IsForMachines(context.Request.Path) || browserAtAuthorize) && !HttpMethods.IsHead(context.Request.Method))
+        if (door == Door.Page)
         {
             var (title, message) = Describe(code);
             await WriteAsync(context, code, title, message);
             return;
         }
         await TypedResults.Problem(statusCode: code).ExecuteAsync(context);
+    }
+
+    /// <summary>The three formats an error can be answered in, by who reads it.</summary>
+    public enum Door { OAuth, Page, Problem }
+
+    /// <summary>
+    /// The one rule for which format an error answers <paramref name="request"/> in, whoever writes it (a bare status,
+    /// a request over its size limits): RFC 6749 §5.2 JSON under <c>/connect</c> (but the end-session page) and
+    /// <c>/.well-known</c>; a page for a browser that asks for HTML on a path people visit, and at the authorization
+    /// endpoint; problem details (RFC 9457) for everyone else.
+    /// </summary>
+    public static Door DoorOf(HttpRequest request)
+    {
+        var browserAtAuthorize = IsBrowserAtAuthorize(request);
+        if (IsOAuthPath(request.Path) && !browserAtAuthorize) return Door.OAuth;
+        if (IsWanted(request) && (!IsForMachines(request.Path) || browserAtAuthorize) && !HttpMethods.IsHead(request.Method)) return Door.Page;
+        return Door.Problem;
     }
 
     private static (string Title, string Message) Describe(int status) => status switch

@@ -179,17 +179,15 @@ public static class RequestLimits
         var response = context.Response;
         // The unread rest of the body is not worth draining: close the connection after this answer.
         response.Headers.Connection = "close";
-        var path = context.Request.Path;
-        if (path.StartsWithSegments("/connect") && !path.StartsWithSegments(OpenIddictSetup.EndSessionPath))
+        switch (ErrorPage.DoorOf(context.Request))
         {
-            await new OAuthError("invalid_request", description, status).ExecuteAsync(context);
-            return;
-        }
-        if (ErrorPage.IsWanted(context.Request) && ClassOf(path) is RequestClass.Pages or RequestClass.Admin or RequestClass.Protocol)
-        {
-            await ErrorPage.WriteAsync(context, status, "That request was too large",
-                "What your browser sent was larger than this page accepts. Nothing was changed; go back and try again.");
-            return;
+            case ErrorPage.Door.OAuth:
+                await new OAuthError("invalid_request", description, status).ExecuteAsync(context);
+                return;
+            case ErrorPage.Door.Page:
+                await ErrorPage.WriteAsync(context, status, "That request was too large",
+                    "What your browser sent was larger than this page accepts. Nothing was changed; go back and try again.");
+                return;
         }
         await TypedResults.Problem(statusCode: status, title: "The request is too large.", detail: description).ExecuteAsync(context);
     }

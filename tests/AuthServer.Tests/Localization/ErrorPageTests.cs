@@ -39,7 +39,6 @@ public sealed class ErrorPageTests(AuthServerFactory factory) : IClassFixture<Au
     [InlineData("/no-such-page", "application/json")]
     [InlineData("/no-such-page", null)]
     [InlineData("/api/phone/no-such-endpoint", "text/html")]
-    [InlineData("/connect/no-such-endpoint", "text/html")]
     public async Task An_api_client_or_an_api_path_gets_problem_details(string path, string? accept)
     {
         var (response, body) = await GetAsync(path, accept);
@@ -48,6 +47,20 @@ public sealed class ErrorPageTests(AuthServerFactory factory) : IClassFixture<Au
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         body.ShouldContain("\"status\":404");
         body.ShouldContain("\"title\":\"Not Found\"");
+    }
+
+    /// <summary>Below the protocol endpoints an OAuth client parses RFC 6749 §5.2 errors, even when it asks for HTML.</summary>
+    [Theory]
+    [InlineData("/connect/no-such-endpoint", "text/html")]
+    [InlineData("/.well-known/no-such-document", null)]
+    public async Task A_protocol_path_gets_an_oauth_error(string path, string? accept)
+    {
+        var (response, body) = await GetAsync(path, accept);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/json");
+        body.ShouldContain("\"error\":\"invalid_request\"");
+        body.ShouldContain("There is no protocol endpoint at this address.");
     }
 
     [Theory]
