@@ -70,6 +70,9 @@ internal sealed class ServerNode : IAsyncDisposable
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["ASPNETCORE_URLS"] = $"http://localhost:{port}",
             ["DOTNET_hostBuilder__reloadConfigOnChange"] = "false",
+            // The pages' file-version lookups watch wwwroot; polling keeps two more servers off the machine's inotify
+            // instances, which every process of the user shares.
+            ["DOTNET_USE_POLLING_FILE_WATCHER"] = "true",
             ["Database__Provider"] = "PostgreSql",
             ["ConnectionStrings__AuthServer"] = connectionString,
             ["AuthServer__Issuer"] = issuer.GetLeftPart(UriPartial.Authority),
@@ -112,6 +115,7 @@ internal sealed class ServerNode : IAsyncDisposable
     public async Task WaitUntilReadyAsync(TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
+        var last = "no answer";
         while (true)
         {
             if (_process.HasExited) throw new ShouldAssertException($"node {Name} exited with {_process.ExitCode}:\n{Output}");
@@ -122,12 +126,15 @@ internal sealed class ServerNode : IAsyncDisposable
                 using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(10));
                 using var ready = await Http.GetAsync("/health/ready", probe.Token);
                 if (ready.StatusCode == HttpStatusCode.OK) return;
+                last = $"{(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}";
             }
             catch (Exception error) when (error is HttpRequestException or TaskCanceledException)
             {
                 // Not listening yet, or not answering yet.
+                last = error.Message;
             }
-            if (DateTime.UtcNow > deadline) throw new ShouldAssertException($"node {Name} was not ready within {timeout.TotalSeconds} s:\n{Output}");
+            if (DateTime.UtcNow > deadline)
+                throw new ShouldAssertException($"node {Name} was not ready within {timeout.TotalSeconds} s (last probe: {last}):\n{Output}");
             await Task.Delay(100);
         }
     }
