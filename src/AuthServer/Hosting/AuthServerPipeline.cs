@@ -48,14 +48,8 @@ public static class AuthServerPipeline
     {
         CorrelationId.Echo(context);
         var badRequest = await BadRequestStatusAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error);
-        // The JSON APIs answer problem details whatever the caller accepts, as their bare status codes do.
-        var browserAtAuthorize = ErrorPage.IsBrowserAtAuthorize(context.Request);
-        var wantsPage = (ErrorPage.IsWanted(context.Request) && !ErrorPage.IsForMachines(context.Request.Path))
-            || browserAtAuthorize || context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
-        // RP-initiated logout is a page the user's browser is sent to, and so is authorization for a browser; every
-        // other /connect path answers applications.
-        if (context.Request.Path.StartsWithSegments("/connect") && !context.Request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath)
-            && !browserAtAuthorize)
+        var door = ErrorPage.DoorOf(context.Request);
+        if (door == ErrorPage.Door.OAuth)
         {
             await (badRequest is { } status
                 ? new OAuthError("invalid_request", "The request body could not be read as a form.", status)
@@ -63,13 +57,13 @@ public static class AuthServerPipeline
                 .ExecuteAsync(context);
             return;
         }
-        if (badRequest is { } pageStatus && wantsPage)
+        if (badRequest is { } pageStatus && door == ErrorPage.Door.Page)
         {
             await ErrorPage.WriteAsync(context, pageStatus, "That request could not be read",
                 "What your browser sent was not a form this page understands. Nothing was changed; go back and try again.");
             return;
         }
-        if (wantsPage)
+        if (door == ErrorPage.Door.Page)
         {
             context.Response.Redirect("/Error");
             return;

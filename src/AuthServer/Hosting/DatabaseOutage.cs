@@ -64,19 +64,16 @@ public static class DatabaseOutage
     /// </summary>
     public static async Task WriteAsync(HttpContext context)
     {
-        var request = context.Request;
         var response = context.Response;
-        var endSession = request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath);
-        var protocol = request.Path.StartsWithSegments("/connect") && !endSession
-            && !ErrorPage.IsBrowserAtAuthorize(request);
         response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
-        if (protocol)
+        var door = ErrorPage.DoorOf(context.Request);
+        if (door == ErrorPage.Door.OAuth)
         {
             await new OAuthError("temporarily_unavailable",
                 "The server cannot reach its database right now. Try again in a few seconds.", StatusCodes.Status503ServiceUnavailable)
                 .ExecuteAsync(context);
         }
-        else if ((ErrorPage.IsWanted(request) && !ErrorPage.IsForMachines(request.Path)) || ErrorPage.IsBrowserAtAuthorize(request) || endSession)
+        else if (door == ErrorPage.Door.Page)
         {
             await ErrorPage.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "Back in a moment",
                 "AuthServer cannot finish this right now. Nothing you did is lost; wait a few seconds, then go back and try again.");

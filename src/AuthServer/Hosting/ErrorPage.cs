@@ -88,15 +88,20 @@ public static class ErrorPage
 
     /// <summary>
     /// The one rule for which format an error answers <paramref name="request"/> in, whoever writes it (a bare status,
-    /// a request over its size limits): RFC 6749 §5.2 JSON under <c>/connect</c> (but the end-session page) and
-    /// <c>/.well-known</c>; a page for a browser that asks for HTML on a path people visit, and at the authorization
-    /// endpoint; problem details (RFC 9457) for everyone else.
+    /// an exception, a database outage, a request over its size limits): RFC 6749 §5.2 JSON under <c>/connect</c> and
+    /// <c>/.well-known</c>, where OAuth clients read it; a page for a browser that asks for HTML on a path people
+    /// visit, at the authorization endpoint (RFC 6749 §3.1: a browser is sent there), and at RP-initiated logout, which
+    /// only browsers are sent to; problem details (RFC 9457) for everyone else, the JSON APIs whatever they accept.
+    /// A HEAD request gets no page: it would have no body to show.
     /// </summary>
     public static Door DoorOf(HttpRequest request)
     {
         var browserAtAuthorize = IsBrowserAtAuthorize(request);
         if (IsOAuthPath(request.Path) && !browserAtAuthorize) return Door.OAuth;
-        if (IsWanted(request) && (!IsForMachines(request.Path) || browserAtAuthorize) && !HttpMethods.IsHead(request.Method)) return Door.Page;
+        if (HttpMethods.IsHead(request.Method)) return Door.Problem;
+        if ((IsWanted(request) && !IsForMachines(request.Path)) || browserAtAuthorize
+            || request.Path.StartsWithSegments(OpenIddictSetup.EndSessionPath))
+            return Door.Page;
         return Door.Problem;
     }
 
