@@ -76,6 +76,9 @@ public sealed class DpopReplayCache(IOptions<DpopOptions> options) : IDpopReplay
     public ValueTask<Outcome> TryUseAsync(string jkt, string jti, DateTimeOffset keepUntil, DateTimeOffset now, CancellationToken cancellationToken) =>
         ValueTask.FromResult(TryUse(jkt + ":" + jti, keepUntil, now));
 
+    /// <summary>Nothing to do: an entry past its time is replaced when its place is needed (<see cref="TryUse"/>).</summary>
+    public ValueTask<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) => ValueTask.FromResult(0);
+
     private bool TryReserve(int capacity)
     {
         if (Interlocked.Increment(ref _count) <= capacity) return true;

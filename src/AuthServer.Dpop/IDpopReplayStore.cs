@@ -12,4 +12,7 @@ public interface IDpopReplayStore
     /// to be kept until <paramref name="keepUntil"/>, and says whether it was new.
     /// </summary>
     ValueTask<DpopReplayCache.Outcome> TryUseAsync(string jkt, string jti, DateTimeOffset keepUntil, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the proof ids kept until before <paramref name="now"/>; returns how many. Run by the host's cleanup.</summary>
+    ValueTask<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }

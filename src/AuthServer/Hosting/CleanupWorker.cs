@@ -124,7 +124,7 @@ public sealed class CleanupJob(
         var evicted = cache.Evict(now - MemoryGrace);
         // Small tables (one row per live window or proof id), pruned whole.
         var windows = await limits.PruneAsync(cancellationToken);
-        var proofs = replays is Tokens.SharedDpopReplayStore shared ? await shared.PruneAsync(now, cancellationToken) : 0;
+        var proofs = await replays.PruneAsync(now, cancellationToken);
         if (requests + tokens + authorizations + audit + evicted + windows + proofs > 0)
             logger.LogInformation("Cleanup removed {Requests} login requests, {Tokens} tokens, {Authorizations} authorizations, "
                 + "{Audit} audit events in {Batches} batches, {Evicted} cached requests, {Windows} rate-limit windows and {Proofs} DPoP proof ids",

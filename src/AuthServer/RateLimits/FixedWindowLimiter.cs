@@ -32,13 +32,12 @@ public sealed class FixedWindowLimiter(string name, FixedWindowLimit limit, Rate
 
     public override RateLimiterStatistics? GetStatistics(string resource) => null;
 
-    protected override RateLimitLease AttemptAcquireCore(string resource, int permitCount)
-    {
-        Check(permitCount);
-        var now = clock.GetUtcNow();
-        var key = KeyOf(resource);
-        return Decide(key, now, permitCount, counters.Add(key, now, Limit.Window, permitCount));
-    }
+    /// <summary>
+    /// The synchronous form the base class requires; nothing here calls it (every caller awaits
+    /// <see cref="RateLimiter.AcquireAsync"/>). On shared counters it blocks for the database's answer.
+    /// </summary>
+    protected override RateLimitLease AttemptAcquireCore(string resource, int permitCount) =>
+        AcquireAsyncCore(resource, permitCount, CancellationToken.None).AsTask().GetAwaiter().GetResult();
 
     protected override async ValueTask<RateLimitLease> AcquireAsyncCore(string resource, int permitCount, CancellationToken cancellationToken)
     {

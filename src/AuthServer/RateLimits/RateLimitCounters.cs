@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Npgsql;
+using AuthServer.Data;
 
 namespace AuthServer.RateLimits;
 
@@ -16,9 +16,6 @@ public abstract class RateLimitCounters
     /// the count pass the limit.
     /// </summary>
     public abstract ValueTask<CountedWindow> AddAsync(string key, DateTimeOffset now, TimeSpan window, int permits, CancellationToken cancellationToken);
-
-    /// <summary>The same, for callers that cannot wait (<see cref="System.Threading.RateLimiting.RateLimiter.AttemptAcquire"/>).</summary>
-    public abstract CountedWindow Add(string key, DateTimeOffset now, TimeSpan window, int permits);
 
     /// <summary>Takes one permit back from <paramref name="key"/>'s count, if the window that began at <paramref name="windowStart"/> is still open.</summary>
     public abstract ValueTask GiveBackAsync(string key, DateTimeOffset windowStart, CancellationToken cancellationToken);
@@ -47,7 +44,7 @@ public sealed class MemoryRateLimitCounters : RateLimitCounters
     public override ValueTask<CountedWindow> AddAsync(string key, DateTimeOffset now, TimeSpan window, int permits, CancellationToken cancellationToken) =>
         ValueTask.FromResult(Add(key, now, window, permits));
 
-    public override CountedWindow Add(string key, DateTimeOffset now, TimeSpan window, int permits)
+    private CountedWindow Add(string key, DateTimeOffset now, TimeSpan window, int permits)
     {
         var counted = _windows.GetOrAdd(key, static (_, start) => new Window { Start = start, End = start }, now);
         lock (counted)
@@ -95,7 +92,7 @@ public sealed class MemoryRateLimitCounters : RateLimitCounters
 /// lock, so nodes counting the same partition at once each get their own count back. The row holds the window, so
 /// every node counts into the same one; a new window opens with the first event after the last one ended.
 /// </summary>
-public sealed class PostgreSqlRateLimitCounters(NpgsqlDataSource dataSource) : RateLimitCounters
+public sealed class PostgreSqlRateLimitCounters(StatementRunner statements) : RateLimitCounters
 {
     // In an ON CONFLICT DO UPDATE every column named by the table is the row as it was, so the three CASEs agree.
     private const string AddSql = """
@@ -119,49 +116,24 @@ public sealed class PostgreSqlRateLimitCounters(NpgsqlDataSource dataSource) : R
 
     public override async ValueTask<CountedWindow> AddAsync(string key, DateTimeOffset now, TimeSpan window, int permits, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = AddCommand(connection, key, now, window, permits);
-        await using var reader = await command.ExecuteReaderAsync(System.Data.CommandBehavior.SingleRow, cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        return Read(reader);
+        var row = await statements.WriteRowAsync<object>(AddSql, p =>
+        {
+            p.Bind("key", key);
+            p.Bind("now", now);
+            p.Bind("end", now + window);
+            p.Bind("permits", permits);
+        }, reader => new CountedWindow(reader.Time(0), reader.Time(1), reader.GetInt64(2)), cancellationToken);
+        // An upsert always returns its row.
+        return (CountedWindow)row!;
     }
 
-    public override CountedWindow Add(string key, DateTimeOffset now, TimeSpan window, int permits)
-    {
-        using var connection = dataSource.OpenConnection();
-        using var command = AddCommand(connection, key, now, window, permits);
-        using var reader = command.ExecuteReader(System.Data.CommandBehavior.SingleRow);
-        reader.Read();
-        return Read(reader);
-    }
+    public override async ValueTask GiveBackAsync(string key, DateTimeOffset windowStart, CancellationToken cancellationToken) =>
+        await statements.WriteAsync(GiveBackSql, p =>
+        {
+            p.Bind("key", key);
+            p.Bind("start", windowStart);
+        }, cancellationToken);
 
-    private static CountedWindow Read(NpgsqlDataReader reader) => new(
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(0)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetInt64(2));
-
-    public override async ValueTask GiveBackAsync(string key, DateTimeOffset windowStart, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(GiveBackSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
-        command.Parameters.Add(new NpgsqlParameter<long>("start", windowStart.ToUnixTimeMilliseconds()));
-        await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    public override async ValueTask<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(PruneSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<long>("now", now.ToUnixTimeMilliseconds()));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static NpgsqlCommand AddCommand(NpgsqlConnection connection, string key, DateTimeOffset now, TimeSpan window, int permits)
-    {
-        var command = new NpgsqlCommand(AddSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("key", key));
-        command.Parameters.Add(new NpgsqlParameter<long>("now", now.ToUnixTimeMilliseconds()));
-        command.Parameters.Add(new NpgsqlParameter<long>("end", (now + window).ToUnixTimeMilliseconds()));
-        command.Parameters.Add(new NpgsqlParameter<long>("permits", permits));
-        return command;
-    }
+    public override async ValueTask<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        await statements.WriteAsync(PruneSql, p => p.Bind("now", now), cancellationToken);
 }

@@ -2,7 +2,6 @@ using AuthServer.Data;
 using AuthServer.Dpop;
 using AuthServer.Tokens;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace AuthServer.RateLimits;
 
@@ -17,12 +16,12 @@ public static class RateLimitRegistration
         services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<RateLimitOptions>, Validation>();
         services.AddSingleton<RateLimitCounters>(provider => OnPostgreSql(provider)
-            ? new PostgreSqlRateLimitCounters(provider.GetRequiredService<NpgsqlDataSource>())
+            ? new PostgreSqlRateLimitCounters(provider.GetRequiredService<StatementRunner>())
             : new MemoryRateLimitCounters());
         services.AddSingleton<RateLimiters>();
         // After AddDpopProofValidation, whose default (this process's cache) it replaces.
         services.AddSingleton<IDpopReplayStore>(provider => OnPostgreSql(provider)
-            ? new SharedDpopReplayStore(provider.GetRequiredService<NpgsqlDataSource>())
+            ? new SharedDpopReplayStore(provider.GetRequiredService<StatementRunner>())
             : provider.GetRequiredService<DpopReplayCache>());
         return services;
     }

@@ -1,5 +1,5 @@
+using AuthServer.Data;
 using AuthServer.Dpop;
-using Npgsql;
 
 namespace AuthServer.Tokens;
 
@@ -10,7 +10,7 @@ namespace AuthServer.Tokens;
 /// other finds the key taken and refuses it as a replay. Rows are kept until the proof's <c>iat</c> check would fail
 /// anyway and pruned after that by the cleanup job. Unlike the in-memory cache it has no size bound to fill.
 /// </summary>
-public sealed class SharedDpopReplayStore(NpgsqlDataSource dataSource) : IDpopReplayStore
+public sealed class SharedDpopReplayStore(StatementRunner statements) : IDpopReplayStore
 {
     private const string InsertSql = """
         INSERT INTO "DpopProofs" ("Jkt", "Jti", "ExpiresAt") VALUES (@jkt, @jti, @until) ON CONFLICT DO NOTHING
@@ -18,22 +18,15 @@ public sealed class SharedDpopReplayStore(NpgsqlDataSource dataSource) : IDpopRe
 
     private const string PruneSql = """DELETE FROM "DpopProofs" WHERE "ExpiresAt" < @now""";
 
-    public async ValueTask<DpopReplayCache.Outcome> TryUseAsync(string jkt, string jti, DateTimeOffset keepUntil, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(InsertSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<string>("jkt", jkt));
-        command.Parameters.Add(new NpgsqlParameter<string>("jti", jti));
-        command.Parameters.Add(new NpgsqlParameter<long>("until", keepUntil.ToUnixTimeMilliseconds()));
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1 ? DpopReplayCache.Outcome.New : DpopReplayCache.Outcome.Replayed;
-    }
+    public async ValueTask<DpopReplayCache.Outcome> TryUseAsync(string jkt, string jti, DateTimeOffset keepUntil, DateTimeOffset now, CancellationToken cancellationToken) =>
+        await statements.WriteAsync(InsertSql, p =>
+        {
+            p.Bind("jkt", jkt);
+            p.Bind("jti", jti);
+            p.Bind("until", keepUntil);
+        }, cancellationToken) == 1 ? DpopReplayCache.Outcome.New : DpopReplayCache.Outcome.Replayed;
 
     /// <summary>Deletes the proof ids whose proofs could no longer pass the <c>iat</c> check.</summary>
-    public async Task<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(PruneSql, connection);
-        command.Parameters.Add(new NpgsqlParameter<long>("now", now.ToUnixTimeMilliseconds()));
-        return await command.ExecuteNonQueryAsync(cancellationToken);
-    }
+    public async ValueTask<int> PruneAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        await statements.WriteAsync(PruneSql, p => p.Bind("now", now), cancellationToken);
 }
