@@ -33,20 +33,21 @@ public static class SecurityHeaders
         if (!app.Environment.IsDevelopment()) app.UseHsts();
         app.UseCookiePolicy();
         var policy = app.Services.GetRequiredService<ContentSecurityPolicy>();
+        // One callback for every response: a request then allocates no closure or state of its own (polls are many).
+        Func<object, Task> apply = state =>
+        {
+            var headers = ((HttpResponse)state).Headers;
+            headers.ContentSecurityPolicy = policy.Header;
+            headers.XFrameOptions = "DENY";
+            headers.XContentTypeOptions = "nosniff";
+            // The verification URL carries the user code; keep it out of Referer headers.
+            headers["Referrer-Policy"] = "no-referrer";
+            return Task.CompletedTask;
+        };
         app.Use((context, next) =>
         {
             // Set when the answer starts, so an answer the exception handler rewrites (it clears the headers) keeps them.
-            context.Response.OnStarting(static state =>
-            {
-                var (response, policy) = ((HttpResponse, ContentSecurityPolicy))state;
-                var headers = response.Headers;
-                headers.ContentSecurityPolicy = policy.Header;
-                headers.XFrameOptions = "DENY";
-                headers.XContentTypeOptions = "nosniff";
-                // The verification URL carries the user code; keep it out of Referer headers.
-                headers["Referrer-Policy"] = "no-referrer";
-                return Task.CompletedTask;
-            }, (context.Response, policy));
+            context.Response.OnStarting(apply, context.Response);
             return next(context);
         });
         return app;

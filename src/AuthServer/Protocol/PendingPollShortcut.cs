@@ -102,15 +102,11 @@ public static class PendingPollShortcut
         // Recorded where the bookkeeping lives (PendingPolls: memory under the request's lock on SQLite, one statement on
         // PostgreSQL): a poll that races the approval either was pending before it landed or is Moved and goes on to
         // OpenIddict for its tokens.
-        var tooFast = await polls.RecordIfWaitingAsync(live, now, context.RequestAborted) switch
-        {
-            PendingPoll.TooFast => true,
-            PendingPoll.Pending => false,
-            _ => (bool?)null,
-        };
-        if (tooFast is null) return false;
-        metrics.Polled(tooFast.Value ? AuthServerMetrics.PollResult.SlowDown : AuthServerMetrics.PollResult.Pending);
-        var body = tooFast.Value ? SlowDownBody : PendingBody;
+        var recorded = await polls.RecordIfWaitingAsync(live, now, context.RequestAborted);
+        if (recorded == PendingPoll.Moved) return false;
+        var tooFast = recorded == PendingPoll.TooFast;
+        metrics.Polled(tooFast ? AuthServerMetrics.PollResult.SlowDown : AuthServerMetrics.PollResult.Pending);
+        var body = tooFast ? SlowDownBody : PendingBody;
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status400BadRequest;
