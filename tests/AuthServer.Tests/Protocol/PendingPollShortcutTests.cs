@@ -138,6 +138,22 @@ public sealed class PendingPollShortcutTests : IDisposable
         _openIddict.Count.ShouldBe(1);
     }
 
+    /// <summary>A poll of exactly the shortcut's three parameters from a confidential client must still prove the client.</summary>
+    [Fact]
+    public async Task A_confidential_clients_poll_without_its_secret_is_left_to_OpenIddict_which_refuses_the_client()
+    {
+        var device = Device();
+        var started = await device.PostFormAsync("/connect/device",
+            ("client_id", AuthServerFactory.SecretClientId), ("client_secret", AuthServerFactory.SecretClientSecret), ("scope", "api"));
+        started.Status.ShouldBe(HttpStatusCode.OK);
+
+        var withoutSecret = await device.PollAsync(started.Get("device_code"), AuthServerFactory.SecretClientId);
+
+        withoutSecret.Status.ShouldBe(HttpStatusCode.Unauthorized);
+        withoutSecret.Error.ShouldBe("invalid_client");
+        _openIddict.Count.ShouldBe(1);
+    }
+
     [Fact]
     public async Task A_request_bound_to_a_DPoP_key_is_left_to_OpenIddict_which_refuses_a_poll_without_the_proof()
     {
