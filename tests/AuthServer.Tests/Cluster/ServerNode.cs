@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AuthServer.Tests.Infrastructure;
 
 namespace AuthServer.Tests.Cluster;
 
@@ -76,7 +77,6 @@ internal sealed class ServerNode : IAsyncDisposable
             ["Database__Provider"] = "PostgreSql",
             ["ConnectionStrings__AuthServer"] = connectionString,
             ["AuthServer__Issuer"] = issuer.GetLeftPart(UriPartial.Authority),
-            ["AuthServer__UserCodeLookupsPerMinute"] = "10000",
             // Only the bus can spread a rotation within the test: the periodic reload is a day away.
             ["Keys__CheckInterval"] = "1.00:00:00",
             ["Logging__LogLevel__Default"] = "Warning",
@@ -89,6 +89,7 @@ internal sealed class ServerNode : IAsyncDisposable
             [$"Clients__{FastClient}__Scopes__2"] = "api",
             [$"Clients__{FastClient}__PollInterval"] = "00:00:01",
         };
+        foreach (var (key, value) in AuthServerFactory.RaisedRateLimits) environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) environment[key] = value;
         foreach (var (key, value) in environment) start.Environment[key] = value;
 

@@ -111,16 +111,24 @@ public class AuthServerFactory : WebApplicationFactory<Program>
             [$"Clients:{WebAppClientId}:RedirectUris:0"] = WebAppRedirectUri,
             [$"Clients:{WebAppClientId}:PostLogoutRedirectUris:0"] = WebAppPostLogoutUri,
             [$"Clients:{WebAppClientId}:AllowedCorsOrigins:0"] = WebAppOrigin,
-            // Tests share one client address; the limits have their own tests with small budgets (RateLimitTests).
-            ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = "10000",
-            ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = "10000",
-            ["RateLimits:UnknownUserCodes:PermitLimit"] = "10000",
-            ["RateLimits:DeviceAuthorizationsPerClient:PermitLimit"] = "100000",
-            ["RateLimits:DeviceAuthorizationsPerNetwork:PermitLimit"] = "100000",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
         };
+        foreach (var (key, value) in RaisedRateLimits) _settings[key] = value;
     }
+
+    /// <summary>
+    /// Test servers share one client address and run many logins; the limits have their own tests with small budgets
+    /// (RateLimitTests). Also given to the server processes of the cluster tests (<c>ServerNode</c>).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> RaisedRateLimits = new Dictionary<string, string>
+    {
+        ["RateLimits:UserCodeLookupsPerAccount:PermitLimit"] = "10000",
+        ["RateLimits:UserCodeLookupsPerNetwork:PermitLimit"] = "10000",
+        ["RateLimits:UnknownUserCodes:PermitLimit"] = "10000",
+        ["RateLimits:DeviceAuthorizationsPerClient:PermitLimit"] = "100000",
+        ["RateLimits:DeviceAuthorizationsPerNetwork:PermitLimit"] = "100000",
+    };
 
     /// <summary>A server on <paramref name="provider"/> (class fixtures take the one public constructor: SQLite).</summary>
     public static AuthServerFactory On(DatabaseProvider provider) => new(provider);
