@@ -11,8 +11,11 @@ namespace AuthServer.Bench;
 /// </summary>
 public static class ClosedLoop
 {
-    /// <summary>What one window measured: units finished in it, its length, the server's CPU time in it, unit latencies.</summary>
-    public sealed record Slice(int Units, TimeSpan Window, TimeSpan ServerCpu, List<double> LatenciesMs)
+    /// <summary>
+    /// What one window measured: units finished in it, its length, the server's CPU time in it (and an external
+    /// database server's, when there is one), unit latencies.
+    /// </summary>
+    public sealed record Slice(int Units, TimeSpan Window, TimeSpan ServerCpu, TimeSpan DatabaseCpu, List<double> LatenciesMs)
     {
         public double PerSecond => Units / Window.TotalSeconds;
     }
@@ -20,8 +23,12 @@ public static class ClosedLoop
     /// <summary>At least this much load runs before the window opens, however fast the first units are.</summary>
     private static readonly TimeSpan MinimumRampUp = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Runs <paramref name="unit"/> (given the worker's index) on <paramref name="workers"/> workers; throws if a unit fails.</summary>
-    public static async Task<Slice> RunAsync(ServerProcess server, int workers, TimeSpan window, Func<int, Task> unit)
+    /// <summary>
+    /// Runs <paramref name="unit"/> (given the worker's index) on <paramref name="workers"/> workers against the server
+    /// whose CPU time <paramref name="serverCpu"/> reads (all its nodes'; <paramref name="databaseCpu"/>, its external
+    /// database server's); throws if a unit fails.
+    /// </summary>
+    public static async Task<Slice> RunAsync(Func<TimeSpan> serverCpu, Func<TimeSpan>? databaseCpu, int workers, TimeSpan window, Func<int, Task> unit)
     {
         var clock = Stopwatch.StartNew();
         var stop = false;
@@ -57,16 +64,18 @@ public static class ClosedLoop
         }).ToList();
 
         TimeSpan opened, closed;
-        TimeSpan cpuBefore, cpuAfter;
+        TimeSpan cpuBefore, cpuAfter, databaseBefore, databaseAfter;
         try
         {
             await Task.WhenAll(everyWorkerWarm.Task, Task.Delay(MinimumRampUp));
-            cpuBefore = server.CpuTime();
+            cpuBefore = serverCpu();
+            databaseBefore = databaseCpu?.Invoke() ?? TimeSpan.Zero;
             opened = clock.Elapsed;
             Volatile.Write(ref openedAt, opened.Ticks);
             await Task.WhenAll(Task.Delay(window), oneInWindow.Task);
             closed = clock.Elapsed;
-            cpuAfter = server.CpuTime();
+            cpuAfter = serverCpu();
+            databaseAfter = databaseCpu?.Invoke() ?? TimeSpan.Zero;
         }
         finally
         {
@@ -75,6 +84,6 @@ public static class ClosedLoop
         }
 
         var inWindow = finished.SelectMany(f => f).Where(f => f.At >= opened && f.At <= closed).ToList();
-        return new Slice(inWindow.Count, closed - opened, cpuAfter - cpuBefore, inWindow.Select(f => f.LatencyMs).ToList());
+        return new Slice(inWindow.Count, closed - opened, cpuAfter - cpuBefore, databaseAfter - databaseBefore, inWindow.Select(f => f.LatencyMs).ToList());
     }
 }

@@ -21,22 +21,27 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
     /// </summary>
     public async Task<List<Measure>> PendingPollAsync(int pairs, TimeSpan each, int connections, int codes)
     {
-        var targets = new List<(string Name, ServerProcess Process, Uri Url, string? Lua)>
+        // With several nodes, one wrk per node at once, the connections split between them, as a load balancer
+        // would spread them; requests and CPU are summed over the nodes.
+        var targets = new List<(string Name, IReadOnlyList<ServerProcess> Nodes, string Path, string? Lua, Func<TimeSpan>? DatabaseCpu)>
         {
-            ("in-process trivial endpoint", authServer.Process, new Uri(authServer.Process.BaseAddress, "/health/live"), null),
-            ("AuthServer pending poll", authServer.Process, new Uri(authServer.Process.BaseAddress, "/connect/token"), await PollScriptAsync(authServer, codes)),
+            ("in-process trivial endpoint", authServer.Nodes, "/health/live", null, null),
+            ("AuthServer pending poll", authServer.Nodes, "/connect/token", await PollScriptAsync(authServer, codes), authServer.DatabaseCpuTime),
         };
-        if (trivial is not null) targets.Add(("separate trivial app", trivial, new Uri(trivial.BaseAddress, "/"), null));
-        if (stock is not null) targets.Add(("stock OpenIddict pending poll", stock.Process, new Uri(stock.Process.BaseAddress, "/connect/token"), await PollScriptAsync(stock, codes)));
+        if (trivial is not null) targets.Add(("separate trivial app", [trivial], "/", null, null));
+        if (stock is not null) targets.Add(("stock OpenIddict pending poll", stock.Nodes, "/connect/token", await PollScriptAsync(stock, codes), null));
 
-        var slices = targets.ToDictionary(t => t.Name, _ => new List<(Wrk.Result Result, TimeSpan Cpu)>());
+        var slices = targets.ToDictionary(t => t.Name, _ => new List<(Wrk.Result Result, TimeSpan Cpu, TimeSpan DatabaseCpu)>());
         for (var pair = 0; pair < pairs; pair++)
         {
             foreach (var target in targets)
             {
-                var cpuBefore = target.Process.CpuTime();
-                var result = await Wrk.RunAsync(target.Url, each, connections, target.Lua);
-                slices[target.Name].Add((result, target.Process.CpuTime() - cpuBefore));
+                TimeSpan Cpu() => target.Nodes.Aggregate(TimeSpan.Zero, (sum, node) => sum + node.CpuTime());
+                var cpuBefore = Cpu();
+                var databaseBefore = target.DatabaseCpu?.Invoke() ?? TimeSpan.Zero;
+                var results = await Task.WhenAll(target.Nodes.Select(node =>
+                    Wrk.RunAsync(new Uri(node.BaseAddress, target.Path), each, Math.Max(1, connections / target.Nodes.Count), target.Lua)));
+                slices[target.Name].Add((Wrk.Result.Sum(results), Cpu() - cpuBefore, (target.DatabaseCpu?.Invoke() ?? TimeSpan.Zero) - databaseBefore));
             }
         }
 
@@ -67,6 +72,14 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
             var cpu = results.Aggregate(TimeSpan.Zero, (sum, r) => sum + r.Cpu);
             measures.Add(new($"server CPU per request, {name}", requests == 0 ? double.NaN : cpu.TotalMilliseconds / requests, "ms",
                 $"{requests:N0} requests, {cpu.TotalSeconds:F1} s of CPU"));
+        }
+        if (authServer.DatabaseCpuTime is not null)
+        {
+            var polls = slices["AuthServer pending poll"];
+            var requests = polls.Sum(r => r.Result.Requests);
+            var cpu = polls.Aggregate(TimeSpan.Zero, (sum, r) => sum + r.DatabaseCpu);
+            measures.Add(new("database CPU per request, AuthServer pending poll", requests == 0 ? double.NaN : cpu.TotalMilliseconds / requests, "ms",
+                $"the PostgreSQL server's processes; {cpu.TotalSeconds:F1} s of CPU"));
         }
         return measures;
     }
@@ -101,13 +114,13 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
         var units = new Dictionary<DeviceFlowServer, Func<int, Task>>();
         foreach (var server in servers) units[server] = await prepare(server);
         if (warmup > TimeSpan.Zero)
-            foreach (var server in servers) await ClosedLoop.RunAsync(server.Process, workers, warmup, units[server]);
+            foreach (var server in servers) await ClosedLoop.RunAsync(server.CpuTime, server.DatabaseCpuTime, workers, warmup, units[server]);
 
         var count = Math.Max(1, (int)Math.Round(duration / SliceLength));
         var window = duration / count;
         var slices = servers.ToDictionary(s => s, _ => new List<ClosedLoop.Slice>());
         for (var slice = 0; slice < count; slice++)
-            foreach (var server in servers) slices[server].Add(await ClosedLoop.RunAsync(server.Process, workers, window, units[server]));
+            foreach (var server in servers) slices[server].Add(await ClosedLoop.RunAsync(server.CpuTime, server.DatabaseCpuTime, workers, window, units[server]));
 
         var measures = new List<Measure>();
         var setting = $"{workers} workers; {Stats.Count(count, "slice")} of {window.TotalSeconds:F1} s each, in turns, after {warmup.TotalSeconds:F0} s of warm-up";
@@ -131,6 +144,13 @@ public sealed class Comparisons(DeviceFlowServer authServer, DeviceFlowServer? s
             var cpu = slices[server].Aggregate(TimeSpan.Zero, (sum, s) => sum + s.ServerCpu);
             measures.Add(new($"server CPU per {unit}, {server.Name}", done == 0 ? double.NaN : cpu.TotalMilliseconds / done, "ms",
                 $"user + system time of the server process in the measured windows; {about}"));
+        }
+        if (authServer.DatabaseCpuTime is not null)
+        {
+            var done = slices[authServer].Sum(s => s.Units);
+            var cpu = slices[authServer].Aggregate(TimeSpan.Zero, (sum, s) => sum + s.DatabaseCpu);
+            measures.Add(new($"database CPU per {unit}, {authServer.Name}", done == 0 ? double.NaN : cpu.TotalMilliseconds / done, "ms",
+                "user + system time of the PostgreSQL server's processes in the measured windows"));
         }
         if (stock is not null)
         {

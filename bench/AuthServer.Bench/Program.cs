@@ -8,7 +8,18 @@ using AuthServer.Bench;
 // every phase is bounded and the run stops by itself. Usage:
 //   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
 //     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
+//     [--postgres <Npgsql connection string> [--nodes N]]
 var smoke = args.Contains("--smoke");
+// --postgres runs AuthServer on that PostgreSQL server instead of SQLite, in a database of its own for each run
+// (created by the server's migrations, dropped afterwards); --nodes N runs N AuthServer nodes on it, sharing it as
+// behind a load balancer. Stock OpenIddict, the SQLite baseline, is then not started: its comparison is the SQLite run's.
+var postgres = Argument("--postgres");
+var nodeCount = postgres is null ? 1 : Math.Max(1, int.TryParse(Argument("--nodes"), out var n) ? n : 1);
+if (postgres is null && args.Contains("--nodes"))
+{
+    Console.Error.WriteLine("--nodes needs --postgres: several nodes share one PostgreSQL database, never one SQLite file");
+    return 2;
+}
 var root = RepositoryRoot();
 var serverDll = Argument("--server") ?? ReleaseBuild("src", "AuthServer");
 var stockDll = Argument("--stock") ?? ReleaseBuild("bench", "StockOpenIddict");
@@ -17,7 +28,7 @@ var output = Argument("--out");
 // --runs 3 runs every phase three times, each time on freshly started servers, and prints the median of each figure.
 var runs = Math.Max(1, int.TryParse(Argument("--runs"), out var runCount) ? runCount : 1);
 // --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
-var only = Argument("--only")?.Split(',').ToHashSet();
+var only = Argument("--only")?.Split(',').ToHashSet() ?? (postgres is null ? null : ["poll", "flows", "refresh"]);
 bool Runs(string phase) => only is null || only.Contains(phase);
 // --seconds N is the measured time of each server in the flows and refresh phases (default 10 s), taken in turns.
 var phaseSeconds = int.TryParse(Argument("--seconds"), out var seconds) ? seconds : 10;
@@ -28,7 +39,7 @@ var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"),
 
 var pollWithWrk = Runs("poll") && Wrk.Available();
 if (Runs("poll") && !pollWithWrk) Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
-var needsStock = pollWithWrk || Runs("flows") || Runs("refresh");
+var needsStock = postgres is null && (pollWithWrk || Runs("flows") || Runs("refresh"));
 var needed = new List<string> { serverDll };
 if (needsStock) needed.Add(stockDll);
 if (pollWithWrk) needed.Add(trivialDll);
@@ -44,15 +55,34 @@ for (var run = 1; run <= runs; run++)
 {
     var results = new List<Measure>();
     var clock = Stopwatch.StartNew();
-    var started = await ServerProcess.StartAllAsync(
-        [ServerApp.AuthServer(serverDll), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
-        TimeSpan.FromSeconds(60));
-    await using (var server = started[0]!)
-    await using (var stockServer = started[1])
-    await using (var trivialApp = started[2])
+    var database = postgres is null ? null : await BenchDatabase.CreateAsync(postgres, run);
+    var nodes = new List<ServerProcess>();
+    var started = new ServerProcess?[] { null, null };
+    try
     {
+        if (database is null)
+        {
+            var all = await ServerProcess.StartAllAsync(
+                [ServerApp.AuthServer(serverDll), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
+                TimeSpan.FromSeconds(60));
+            nodes.Add(all[0]!);
+            started = [all[1], all[2]];
+        }
+        else
+        {
+            // The first node applies the migrations and seeds the demo data alone; the others start once it is ready.
+            var ports = Enumerable.Range(0, nodeCount).Select(_ => ServerProcess.FreePort()).ToArray();
+            var issuer = new Uri($"http://127.0.0.1:{ports[0]}");
+            nodes.Add(await ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, 0, database.ConnectionString, issuer), TimeSpan.FromSeconds(60), ports[0]));
+            nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, nodeCount - 1).Select(i =>
+                ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, i, database.ConnectionString, issuer), TimeSpan.FromSeconds(60), ports[i]))));
+            if (pollWithWrk) started[1] = await ServerProcess.StartAsync(ServerApp.Trivial(trivialDll), TimeSpan.FromSeconds(60));
+        }
+        var server = nodes[0];
+        var stockServer = started[0];
+        var trivialApp = started[1];
         var phone = await Client.PhoneTokenAsync(server.BaseAddress, "demo@example.com", "Demo-Password-1");
-        var comparisons = new Comparisons(DeviceFlowServer.AuthServer(server, phone),
+        var comparisons = new Comparisons(DeviceFlowServer.AuthServer(nodes, phone, database is null ? null : ServerProcess.LocalPostgresCpuTime),
             stockServer is null ? null : DeviceFlowServer.StockOpenIddict(stockServer), trivialApp);
         var scenarios = new Scenarios(server, phone);
         var workers = smoke ? 4 : 32;
@@ -67,7 +97,8 @@ for (var run = 1; run <= runs; run++)
         Console.Error.WriteLine($"run {run}: servers up and the phone signed in after {clock.Elapsed.TotalSeconds:F0} s");
         // Idle: started, migrated, keys loaded, the phone signed in, and nothing else asked of it yet.
         await Task.Delay(TimeSpan.FromSeconds(smoke ? 0 : 2));
-        results.Add(new Measure("idle server RSS, AuthServer", server.RssBytes() / 1048576.0, "MB", "after start-up and the phone's sign-in, before any load"));
+        results.Add(new Measure("idle server RSS, AuthServer", server.RssBytes() / 1048576.0, "MB",
+            $"after start-up and the phone's sign-in, before any load{(nodes.Count > 1 ? "; the first node" : "")}"));
         if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
         if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
         if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));
@@ -76,9 +107,15 @@ for (var run = 1; run <= runs; run++)
         if (Runs("live")) await PhaseAsync("live", () => scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
         problems.AddRange(comparisons.Problems.Select(p => runs == 1 ? p : $"run {run}: {p}"));
     }
+    finally
+    {
+        foreach (var process in nodes.Concat(started)) if (process is not null) await process.DisposeAsync();
+        if (database is not null) await database.DisposeAsync();
+    }
 
     allRuns.Add(results);
     if (runs > 1) Console.WriteLine($"\n## Run {run} of {runs}\n");
+    if (run == 1 && postgres is not null) Console.WriteLine($"AuthServer on PostgreSQL, {Stats.Count(nodeCount, "node")}\n");
     Console.WriteLine("| measure | value | unit | note |");
     Console.WriteLine("|---|---:|---|---|");
     foreach (var r in results) Console.WriteLine($"| {r.Name} | {Stats.Format(r.Value)} | {r.Unit} | {r.Note} |");

@@ -4,8 +4,9 @@ using System.Net.Sockets;
 namespace AuthServer.Bench;
 
 /// <summary>
-/// What to start: one of the servers the benchmark drives, its Release build, the setting that names its SQLite file,
-/// the settings it runs with, the path that answers once it is ready, and whether it runs in its database's folder.
+/// What to start: one of the servers the benchmark drives, its Release build, the setting that names its database (a
+/// fresh SQLite file in its own folder unless <see cref="ConnectionString"/> names another), the settings it runs
+/// with, the path that answers once it is ready, and whether it runs in its database's folder.
 /// </summary>
 /// <remarks>
 /// AuthServer runs in its database's folder, as it always has here: it watches no configuration file. The baselines keep
@@ -13,22 +14,34 @@ namespace AuthServer.Bench;
 /// watcher on the database's folder would wake on every SQLite commit, which no deployment of them does.
 /// </remarks>
 public sealed record ServerApp(string Name, string Dll, string? DatabaseSetting, IReadOnlyDictionary<string, string> Settings,
-    string ReadyPath, bool RunsInDatabaseFolder = false)
+    string ReadyPath, bool RunsInDatabaseFolder = false, string? ConnectionString = null)
 {
     /// <summary>
     /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The rate limits would (rightly) stop a
     /// benchmark that starts, scans and polls thousands of logins a minute from one address, one account and one client.
     /// </summary>
-    public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer",
-        new Dictionary<string, string>
-        {
-            ["RateLimits__UserCodeLookupsPerAccount__PermitLimit"] = "100000000",
-            ["RateLimits__UserCodeLookupsPerNetwork__PermitLimit"] = "100000000",
-            ["RateLimits__UnknownUserCodes__PermitLimit"] = "100000000",
-            ["RateLimits__DeviceAuthorizationsPerClient__PermitLimit"] = "100000000",
-            ["RateLimits__DeviceAuthorizationsPerNetwork__PermitLimit"] = "100000000",
-            ["RateLimits__TokenRequestsPerClient__PermitLimit"] = "100000000",
-        }, "/health/live", RunsInDatabaseFolder: true);
+    public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer", RaisedRateLimits,
+        "/health/live", RunsInDatabaseFolder: true);
+
+    /// <summary>
+    /// One of several AuthServer nodes sharing one PostgreSQL database, as behind a load balancer
+    /// (docs/operations.md, "Several nodes"): every node has the same public issuer, so a token one node issued is
+    /// accepted by the others.
+    /// </summary>
+    public static ServerApp AuthServerNode(string dll, int node, string postgres, Uri issuer) => new($"AuthServer node {node}", dll,
+        "ConnectionStrings__AuthServer",
+        new Dictionary<string, string>(RaisedRateLimits) { ["Database__Provider"] = "PostgreSql", ["AuthServer__Issuer"] = issuer.GetLeftPart(UriPartial.Authority) },
+        "/health/ready", RunsInDatabaseFolder: true, ConnectionString: postgres);
+
+    private static readonly Dictionary<string, string> RaisedRateLimits = new()
+    {
+        ["RateLimits__UserCodeLookupsPerAccount__PermitLimit"] = "100000000",
+        ["RateLimits__UserCodeLookupsPerNetwork__PermitLimit"] = "100000000",
+        ["RateLimits__UnknownUserCodes__PermitLimit"] = "100000000",
+        ["RateLimits__DeviceAuthorizationsPerClient__PermitLimit"] = "100000000",
+        ["RateLimits__DeviceAuthorizationsPerNetwork__PermitLimit"] = "100000000",
+        ["RateLimits__TokenRequestsPerClient__PermitLimit"] = "100000000",
+    };
 
     /// <summary>The stock OpenIddict device-flow server in <c>bench/StockOpenIddict</c>: ready once its discovery document answers.</summary>
     public static ServerApp StockOpenIddict(string dll) => new("stock OpenIddict", dll, "ConnectionStrings__StockOpenIddict",
@@ -56,10 +69,11 @@ public sealed class ServerProcess : IAsyncDisposable
         BaseAddress = baseAddress;
     }
 
-    public static async Task<ServerProcess> StartAsync(ServerApp app, TimeSpan timeout)
+    /// <summary>Starts <paramref name="app"/> on <paramref name="port"/> (a free one when null) and waits until it is ready.</summary>
+    public static async Task<ServerProcess> StartAsync(ServerApp app, TimeSpan timeout, int? port = null)
     {
         var directory = Directory.CreateTempSubdirectory("authserver-bench-").FullName;
-        var port = FreePort();
+        port ??= FreePort();
         var start = new ProcessStartInfo("dotnet", [app.Dll])
         {
             WorkingDirectory = app.RunsInDatabaseFolder ? directory : Path.GetDirectoryName(Path.GetFullPath(app.Dll))!,
@@ -68,7 +82,8 @@ public sealed class ServerProcess : IAsyncDisposable
         };
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        if (app.DatabaseSetting is not null) start.Environment[app.DatabaseSetting] = $"Data Source={Path.Combine(directory, "bench.db")}";
+        if (app.DatabaseSetting is not null)
+            start.Environment[app.DatabaseSetting] = app.ConnectionString ?? $"Data Source={Path.Combine(directory, "bench.db")}";
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.AspNetCore"] = "Warning";
         foreach (var (key, value) in app.Settings) start.Environment[key] = value;
@@ -126,6 +141,32 @@ public sealed class ServerProcess : IAsyncDisposable
         return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
     }
 
+    /// <summary>
+    /// CPU time (user + system) of every PostgreSQL server process on this machine (processes named <c>postgres</c>):
+    /// with <c>--postgres</c> on a local cluster, the database's share of each unit of work, which SQLite, running inside
+    /// the server process, has in the server's own figure. A process that ends between two readings takes its time
+    /// with it, so a window's figure can only under-state the database's work; a run's cluster keeps its backends.
+    /// </summary>
+    public static TimeSpan LocalPostgresCpuTime()
+    {
+        long ticks = 0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), out _)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var open = stat.IndexOf('(');
+                var close = stat.LastIndexOf(')');
+                if (stat[(open + 1)..close] != "postgres") continue;
+                var fields = stat[(close + 2)..].Split(' ');
+                ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
+            }
+            catch (IOException) { }   // the process ended while being read
+        }
+        return TimeSpan.FromSeconds(ticks / (double)ClockTicksPerSecond);
+    }
+
     /// <summary>USER_HZ, which Linux fixes at 100 on every architecture we run on.</summary>
     private const int ClockTicksPerSecond = 100;
 
@@ -149,7 +190,7 @@ public sealed class ServerProcess : IAsyncDisposable
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();

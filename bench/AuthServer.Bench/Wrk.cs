@@ -8,7 +8,15 @@ namespace AuthServer.Bench;
 public static partial class Wrk
 {
     /// <summary><paramref name="Requests"/> counts every answered request, whatever its status, as wrk does.</summary>
-    public sealed record Result(long Requests, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx);
+    public sealed record Result(long Requests, double RequestsPerSecond, double P50Ms, double P99Ms, long Non2xx)
+    {
+        /// <summary>
+        /// Runs taken at the same time against several nodes as one: requests and rates add up; the latency
+        /// percentiles are the worst node's, which over-states rather than hides a slow node.
+        /// </summary>
+        public static Result Sum(IReadOnlyList<Result> parts) => parts.Count == 1 ? parts[0] : new(
+            parts.Sum(p => p.Requests), parts.Sum(p => p.RequestsPerSecond), parts.Max(p => p.P50Ms), parts.Max(p => p.P99Ms), parts.Sum(p => p.Non2xx));
+    }
 
     public static bool Available()
     {
