@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using AuthServer.Data;
 using AuthServer.Hosting;
 using AuthServer.RateLimits;
@@ -12,26 +11,24 @@ namespace AuthServer.DeviceFlow;
 /// the code was found: so at most that budget of lookups can miss in a window, whatever the number of accounts and
 /// networks a guesser has, and however many lookups run at once. docs/security.md computes the bound this gives.
 /// </summary>
+/// <remarks>
+/// This process makes its budgeted lookups one at a time. The budget is small (2 by default), and a lookup in flight
+/// holds its permit until it has found its code: run side by side, two real scans would hold the whole budget for a
+/// moment, and a third would be refused although nothing missed, its refused count staying in the window. In turn,
+/// each waits a lookup's time (one indexed read) instead. Several nodes still look up side by side, one each.
+/// </remarks>
 public sealed class GuessLimiter(RateLimiters limits, AuthServerMetrics metrics)
 {
-    /// <summary>The right to look one code up; a lookup that was no guess says so (<see cref="NoGuessAsync"/>).</summary>
-    public sealed class Lookup(RateLimitRefusal? refusal, FixedWindowLimiter? budget, RateLimitLease? reserved)
-    {
-        public RateLimitRefusal? Refusal { get; } = refusal;
-
-        /// <summary>
-        /// The lookup found its code, or the input was no user code at all, so it could not have guessed one: its
-        /// permit of the unknown-code budget goes back.
-        /// </summary>
-        public ValueTask NoGuessAsync(CancellationToken cancellationToken) =>
-            budget is not null && reserved is not null ? budget.GiveBackAsync(reserved, cancellationToken) : ValueTask.CompletedTask;
-    }
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
 
     /// <summary>
-    /// Counts one lookup before it is made. Refused: 429 with <c>Retry-After</c> for the caller to answer, and nothing
-    /// about the code; the window's first refusal of each partition is audited.
+    /// Counts one lookup of <paramref name="userCode"/> (normalized; null when the input was no user code at all) and,
+    /// when allowed, makes it with <paramref name="find"/>. Refused: 429 with <c>Retry-After</c> for the caller to
+    /// answer, and nothing about the code; the window's first refusal of each partition is audited. Input that is no
+    /// user code counts against the account and the network but cannot be a guess, so it spends no budget.
     /// </summary>
-    public async Task<Lookup> TryAcquireAsync(HttpContext context, string userId)
+    public async Task<(RateLimitRefusal? Refusal, T? Found)> LookUpAsync<T>(HttpContext context, string userId, string? userCode,
+        Func<string, CancellationToken, Task<T?>> find) where T : class
     {
         var network = NetworkPartition.Of(context);
         var cancellationToken = context.RequestAborted;
@@ -42,12 +39,28 @@ public sealed class GuessLimiter(RateLimiters limits, AuthServerMetrics metrics)
         if (refusal is not null)
         {
             metrics.UserCodeLookupRefused();
-            return new(refusal, null, null);
+            return (refusal, null);
         }
+        if (userCode is null) return (null, null);
 
-        var (overBudget, lease) = await limits.TakeAsync(limits.UnknownUserCodes, "server", context,
-            new(Audit.UserCodeRateLimited, "lookups of unknown user codes", "on this server, from every account and network", userId), cancellationToken);
-        if (overBudget is not null) metrics.UserCodeLookupRefused();
-        return new(overBudget, limits.UnknownUserCodes, lease);
+        await _oneAtATime.WaitAsync(cancellationToken);
+        try
+        {
+            var (overBudget, lease) = await limits.TakeAsync(limits.UnknownUserCodes, "server", context,
+                new(Audit.UserCodeRateLimited, "lookups of unknown user codes", "on this server, from every account and network", userId), cancellationToken);
+            if (overBudget is not null)
+            {
+                metrics.UserCodeLookupRefused();
+                return (overBudget, null);
+            }
+            // A lookup that fails (the database is down) keeps its permit: it may have been a guess.
+            var found = await find(userCode, cancellationToken);
+            if (found is not null) await limits.UnknownUserCodes.GiveBackAsync(lease, cancellationToken);
+            return (null, found);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
     }
 }

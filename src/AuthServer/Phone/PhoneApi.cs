@@ -46,15 +46,14 @@ public static class PhoneApi
         var token = PhoneTokenFilter.TokenOf(context);
         var cancellationToken = context.RequestAborted;
         // RFC 8628 §5.1: every scan is a user-code lookup, and unknown codes count.
-        var lookup = await guesses.TryAcquireAsync(context, token.Subject);
-        if (lookup.Refusal is { } refusal)
+        var (refusal, found) = await guesses.LookUpAsync(context, token.Subject,
+            UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode) ? userCode : null, flow.FindByUserCodeAsync);
+        if (refusal is not null)
         {
             refusal.Apply(context.Response);
             return Problem(StatusCodes.Status429TooManyRequests, "Too many attempts", "Too many codes were tried. Wait a minute, then try again.");
         }
 
-        var found = UserCode.TryNormalize(ExtractUserCode(body.Code), out var userCode) ? await flow.FindByUserCodeAsync(userCode, cancellationToken) : null;
-        if (found is not null || userCode is null) await lookup.NoGuessAsync(cancellationToken);
         if (found is null) return Problem(StatusCodes.Status404NotFound, "Unknown code", "No login request has this code.");
         if (!found.IsOpen(clock.GetUtcNow()))
             return Closed(found, clock);

@@ -119,6 +119,24 @@ public abstract class RateLimitTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Real_scans_at_once_never_spend_the_unknown_code_budget_and_leave_it_whole()
+    {
+        using var factory = Limited("UnknownUserCodes", 2);
+        var screens = await Task.WhenAll(Enumerable.Range(0, 12).Select(_ => Screen.StartAsync(factory)));
+        var phones = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => PhoneApp.SignInNewAccountAsync(factory, remoteIp: $"192.0.{i}.7")));
+
+        // Twelve real scans at once: each holds a permit only while its code is looked up, so none meets a budget
+        // that in-flight lookups of real codes have filled.
+        var scans = await Task.WhenAll(phones.Select((phone, i) => phone.ScanAsync(screens[i].UserCode)));
+        scans.Select(s => s.Status).ShouldAllBe(status => status == HttpStatusCode.Created);
+
+        // The budget is still all there: two misses, then the third lookup is refused.
+        (await phones[0].ScanAsync("BCDF-GHJK")).ShouldBeProblem(HttpStatusCode.NotFound, "Unknown code");
+        (await phones[1].ScanAsync("BCDF-GHJL")).ShouldBeProblem(HttpStatusCode.NotFound, "Unknown code");
+        (await phones[2].ScanAsync("BCDF-GHJM")).ShouldBeProblem(HttpStatusCode.TooManyRequests, "Too many attempts");
+    }
+
+    [Fact]
     public async Task Device_authorizations_over_a_clients_budget_answer_429_temporarily_unavailable_audited_once()
     {
         using var factory = Limited("DeviceAuthorizationsPerClient", 2);

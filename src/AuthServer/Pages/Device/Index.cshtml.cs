@@ -69,16 +69,15 @@ public sealed class IndexModel(
     /// </summary>
     private async Task<DeviceAuthorizationState?> FindAsync(string? userCode)
     {
-        var lookup = await guesses.TryAcquireAsync(HttpContext, UserId);
-        if (lookup.Refusal is { } refusal)
+        var (refusal, found) = await guesses.LookUpAsync(HttpContext, UserId,
+            UserCode.TryNormalize(userCode, out var normalized) ? normalized : null, flow.FindByUserCodeAsync);
+        if (refusal is not null)
         {
             refusal.Apply(Response);
             State = DevicePageState.TooManyAttempts;
             return null;
         }
         State = DevicePageState.NotFound;
-        var found = UserCode.TryNormalize(userCode, out var normalized) ? await flow.FindByUserCodeAsync(normalized, HttpContext.RequestAborted) : null;
-        if (found is not null || normalized is null) await lookup.NoGuessAsync(HttpContext.RequestAborted);
         return found;
     }
 
