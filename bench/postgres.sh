@@ -9,5 +9,6 @@ command -v wrk >/dev/null 2>&1 || { echo "installing wrk"; install_debian wrk; }
 start_throwaway_postgres
 dotnet build AuthServer.sln --configuration Release -v quiet -nologo
 for nodes in 1 2; do
-  dotnet run --no-build --configuration Release --project bench/AuthServer.Bench -- --postgres "$pg_connection" --nodes "$nodes" "$@"
+  dotnet run --no-build --configuration Release --project bench/AuthServer.Bench -- --postgres "$pg_connection" --nodes "$nodes" \
+    --postgres-pid "$(head -n1 "$pg_root/data/postmaster.pid")" "$@"
 done

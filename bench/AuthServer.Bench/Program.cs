@@ -8,12 +8,15 @@ using AuthServer.Bench;
 // every phase is bounded and the run stops by itself. Usage:
 //   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
 //     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
-//     [--postgres <Npgsql connection string> [--nodes N]]
+//     [--postgres <Npgsql connection string> [--nodes N] [--postgres-pid <postmaster pid>]]
 var smoke = args.Contains("--smoke");
 // --postgres runs AuthServer on that PostgreSQL server instead of SQLite, in a database of its own for each run
 // (created by the server's migrations, dropped afterwards); --nodes N runs N AuthServer nodes on it, sharing it as
 // behind a load balancer. Stock OpenIddict, the SQLite baseline, is then not started: its comparison is the SQLite run's.
 var postgres = Argument("--postgres");
+// --postgres-pid names the local PostgreSQL server's postmaster, whose CPU time (with its children's) is the database's
+// share of the work; without it, every process named postgres on this machine counts.
+var postmaster = int.TryParse(Argument("--postgres-pid"), out var postmasterPid) ? postmasterPid : (int?)null;
 var nodeCount = postgres is null ? 1 : Math.Max(1, int.TryParse(Argument("--nodes"), out var n) ? n : 1);
 if (postgres is null && args.Contains("--nodes"))
 {
@@ -82,7 +85,7 @@ for (var run = 1; run <= runs; run++)
         var stockServer = started[0];
         var trivialApp = started[1];
         var phone = await Client.PhoneTokenAsync(server.BaseAddress, "demo@example.com", "Demo-Password-1");
-        var comparisons = new Comparisons(DeviceFlowServer.AuthServer(nodes, phone, database is null ? null : ServerProcess.LocalPostgresCpuTime),
+        var comparisons = new Comparisons(DeviceFlowServer.AuthServer(nodes, phone, database is null ? null : () => ServerProcess.LocalPostgresCpuTime(postmaster)),
             stockServer is null ? null : DeviceFlowServer.StockOpenIddict(stockServer), trivialApp);
         var scenarios = new Scenarios(server, phone);
         var workers = smoke ? 4 : 32;

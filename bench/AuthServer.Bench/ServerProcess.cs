@@ -142,24 +142,28 @@ public sealed class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>
-    /// CPU time (user + system) of every PostgreSQL server process on this machine (processes named <c>postgres</c>):
-    /// with <c>--postgres</c> on a local cluster, the database's share of each unit of work, which SQLite, running inside
-    /// the server process, has in the server's own figure. A process that ends between two readings takes its time
-    /// with it, so a window's figure can only under-state the database's work; a run's cluster keeps its backends.
+    /// CPU time (user + system) of the PostgreSQL server on this machine: the postmaster <paramref name="postmaster"/>
+    /// and its children (the backends and background workers), or, without one, every process named <c>postgres</c>.
+    /// With <c>--postgres</c> on a local cluster this is the database's share of each unit of work, which SQLite, running
+    /// inside the server process, has in the server's own figure. A process that ends between two readings takes its
+    /// time with it, so a window's figure can only under-state the database's work; the nodes' pools keep their
+    /// backends for the whole run.
     /// </summary>
-    public static TimeSpan LocalPostgresCpuTime()
+    public static TimeSpan LocalPostgresCpuTime(int? postmaster)
     {
         long ticks = 0;
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(directory), out _)) continue;
+            if (!int.TryParse(Path.GetFileName(directory), out var pid)) continue;
             try
             {
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
                 var open = stat.IndexOf('(');
                 var close = stat.LastIndexOf(')');
                 if (stat[(open + 1)..close] != "postgres") continue;
+                // After the name: state, ppid, …, utime (14th field of the line), stime (15th).
                 var fields = stat[(close + 2)..].Split(' ');
+                if (postmaster is { } root && pid != root && int.Parse(fields[1]) != root) continue;
                 ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
             }
             catch (IOException) { }   // the process ended while being read
