@@ -8,12 +8,17 @@ using AuthServer.Bench;
 // every phase is bounded and the run stops by itself. Usage:
 //   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
 //     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
+//     [--server-env KEY=VALUE]...
 var smoke = args.Contains("--smoke");
 var root = RepositoryRoot();
 var serverDll = Argument("--server") ?? ReleaseBuild("src", "AuthServer");
 var stockDll = Argument("--stock") ?? ReleaseBuild("bench", "StockOpenIddict");
 var trivialDll = Argument("--trivial") ?? ReleaseBuild("bench", "Trivial");
 var output = Argument("--out");
+// --server-env DOTNET_TieredPGO=0 (repeatable) starts AuthServer, and only AuthServer, with that environment variable:
+// runtime settings are compared on the server without changing the harness's own process or the baselines.
+var serverEnvironment = args.Zip(args.Skip(1)).Where(p => p.First == "--server-env" && p.Second.Contains('='))
+    .Select(p => KeyValuePair.Create(p.Second[..p.Second.IndexOf('=')], p.Second[(p.Second.IndexOf('=') + 1)..])).ToList();
 // --runs 3 runs every phase three times, each time on freshly started servers, and prints the median of each figure.
 var runs = Math.Max(1, int.TryParse(Argument("--runs"), out var runCount) ? runCount : 1);
 // --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
@@ -45,7 +50,7 @@ for (var run = 1; run <= runs; run++)
     var results = new List<Measure>();
     var clock = Stopwatch.StartNew();
     var started = await ServerProcess.StartAllAsync(
-        [ServerApp.AuthServer(serverDll), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
+        [ServerApp.AuthServer(serverDll, serverEnvironment), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
         TimeSpan.FromSeconds(60));
     await using (var server = started[0]!)
     await using (var stockServer = started[1])

@@ -19,8 +19,8 @@ public sealed record ServerApp(string Name, string Dll, string? DatabaseSetting,
     /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The rate limits would (rightly) stop a
     /// benchmark that starts, scans and polls thousands of logins a minute from one address, one account and one client.
     /// </summary>
-    public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer",
-        new Dictionary<string, string>
+    public static ServerApp AuthServer(string dll, IEnumerable<KeyValuePair<string, string>>? environment = null) => new("AuthServer", dll, "ConnectionStrings__AuthServer",
+        new Dictionary<string, string>(environment ?? [])
         {
             ["RateLimits__UserCodeLookupsPerAccount__PermitLimit"] = "100000000",
             ["RateLimits__UserCodeLookupsPerNetwork__PermitLimit"] = "100000000",
