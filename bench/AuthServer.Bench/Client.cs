@@ -43,6 +43,14 @@ public sealed partial class Client(Uri baseAddress)
     /// <summary>The phone: scan, then approve with the confirm ticket.</summary>
     public async Task ScanAndApproveAsync(string phoneToken, string userCode)
     {
+        var scanned = await ScanAsync(phoneToken, userCode);
+        await ApproveAsync(phoneToken, scanned);
+    }
+
+    public sealed record Scanned(string ScanId, string ConfirmTicket);
+
+    public async Task<Scanned> ScanAsync(string phoneToken, string userCode)
+    {
         using var scan = new HttpRequestMessage(HttpMethod.Post, "/api/phone/scans")
         {
             Content = new StringContent(JsonSerializer.Serialize(new { code = userCode }), Encoding.UTF8, "application/json"),
@@ -51,10 +59,14 @@ public sealed partial class Client(Uri baseAddress)
         using var scanned = await Http.SendAsync(scan);
         var json = await ReadJsonAsync(scanned);
         if (scanned.StatusCode != HttpStatusCode.Created) throw new InvalidOperationException($"scan: {(int)scanned.StatusCode} {json}");
+        return new Scanned(json.GetProperty("scan_id").GetString()!, json.GetProperty("confirm_ticket").GetString()!);
+    }
 
-        using var approve = new HttpRequestMessage(HttpMethod.Post, $"/api/phone/scans/{json.GetProperty("scan_id").GetString()}/approve")
+    public async Task ApproveAsync(string phoneToken, Scanned scanned)
+    {
+        using var approve = new HttpRequestMessage(HttpMethod.Post, $"/api/phone/scans/{scanned.ScanId}/approve")
         {
-            Content = new StringContent(JsonSerializer.Serialize(new { confirm_ticket = json.GetProperty("confirm_ticket").GetString() }), Encoding.UTF8, "application/json"),
+            Content = new StringContent(JsonSerializer.Serialize(new { confirm_ticket = scanned.ConfirmTicket }), Encoding.UTF8, "application/json"),
         };
         approve.Headers.Authorization = new("Bearer", phoneToken);
         using var approved = await Http.SendAsync(approve);

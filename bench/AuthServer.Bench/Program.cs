@@ -8,7 +8,7 @@ using AuthServer.Bench;
 // every phase is bounded and the run stops by itself. Usage:
 //   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
 //     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
-//     [--postgres <Npgsql connection string> [--nodes N] [--postgres-pid <postmaster pid>]]
+//     [--server-env KEY=VALUE]... [--postgres <Npgsql connection string> [--nodes N] [--postgres-pid <postmaster pid>]]
 var smoke = args.Contains("--smoke");
 // --postgres runs AuthServer on that PostgreSQL server instead of SQLite, in a database of its own for each run
 // (created by the server's migrations, dropped afterwards); --nodes N runs N AuthServer nodes on it, sharing it as
@@ -28,6 +28,10 @@ var serverDll = Argument("--server") ?? ReleaseBuild("src", "AuthServer");
 var stockDll = Argument("--stock") ?? ReleaseBuild("bench", "StockOpenIddict");
 var trivialDll = Argument("--trivial") ?? ReleaseBuild("bench", "Trivial");
 var output = Argument("--out");
+// --server-env DOTNET_TieredPGO=0 (repeatable) starts AuthServer, and only AuthServer, with that environment variable:
+// runtime settings are compared on the server without changing the harness's own process or the baselines.
+var serverEnvironment = args.Zip(args.Skip(1)).Where(p => p.First == "--server-env" && p.Second.Contains('='))
+    .Select(p => KeyValuePair.Create(p.Second[..p.Second.IndexOf('=')], p.Second[(p.Second.IndexOf('=') + 1)..])).ToList();
 // --runs 3 runs every phase three times, each time on freshly started servers, and prints the median of each figure.
 var runs = Math.Max(1, int.TryParse(Argument("--runs"), out var runCount) ? runCount : 1);
 // --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
@@ -66,7 +70,7 @@ for (var run = 1; run <= runs; run++)
         if (database is null)
         {
             var all = await ServerProcess.StartAllAsync(
-                [ServerApp.AuthServer(serverDll), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
+                [ServerApp.AuthServer(serverDll, serverEnvironment), needsStock ? ServerApp.StockOpenIddict(stockDll) : null, pollWithWrk ? ServerApp.Trivial(trivialDll) : null],
                 TimeSpan.FromSeconds(60));
             nodes.Add(all[0]!);
             started = [all[1], all[2]];
@@ -76,9 +80,9 @@ for (var run = 1; run <= runs; run++)
             // The first node applies the migrations and seeds the demo data alone; the others start once it is ready.
             var ports = Enumerable.Range(0, nodeCount).Select(_ => ServerProcess.FreePort()).ToArray();
             var issuer = new Uri($"http://127.0.0.1:{ports[0]}");
-            nodes.Add(await ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, 0, database.ConnectionString, issuer), TimeSpan.FromSeconds(60), ports[0]));
+            nodes.Add(await ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, 0, database.ConnectionString, issuer, serverEnvironment), TimeSpan.FromSeconds(60), ports[0]));
             nodes.AddRange(await Task.WhenAll(Enumerable.Range(1, nodeCount - 1).Select(i =>
-                ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, i, database.ConnectionString, issuer), TimeSpan.FromSeconds(60), ports[i]))));
+                ServerProcess.StartAsync(ServerApp.AuthServerNode(serverDll, i, database.ConnectionString, issuer, serverEnvironment), TimeSpan.FromSeconds(60), ports[i]))));
             if (pollWithWrk) started[1] = await ServerProcess.StartAsync(ServerApp.Trivial(trivialDll), TimeSpan.FromSeconds(60));
         }
         var server = nodes[0];

@@ -12,20 +12,44 @@ public sealed class Scenarios(ServerProcess server, string phoneToken)
     public async Task<List<Measure>> ApproveToTokenAsync(int samples)
     {
         var push = new List<double>();
+        // Where the time goes, step by step, as the screen and the phone see it: the scan's answer, the approval's
+        // answer, the approved event on the stream (which may come before the approval's answer), the redemption.
+        var scanSteps = new List<double>();
+        var approveSteps = new List<double>();
+        var eventSteps = new List<double>();
+        var redeemSteps = new List<double>();
+        var cpuBefore = server.CpuTime();
         for (var i = 0; i < samples; i++)
         {
             var request = await _client.StartAsync();
             await using var stream = await EventReader.OpenAsync(_client.Http, request.DeviceCode);
             await stream.WaitForAsync("pending");
             var approvedAt = Stopwatch.StartNew();
-            var approval = _client.ScanAndApproveAsync(phoneToken, request.UserCode);
+            var scanned = TimeSpan.Zero;
+            var approvedAnswer = TimeSpan.Zero;
+            var approval = Task.Run(async () =>
+            {
+                var ticket = await _client.ScanAsync(phoneToken, request.UserCode);
+                scanned = approvedAt.Elapsed;
+                await _client.ApproveAsync(phoneToken, ticket);
+                approvedAnswer = approvedAt.Elapsed;
+            });
             await stream.WaitForAsync("approved");
+            var eventAt = approvedAt.Elapsed;
             var (status, _) = await _client.PollAsync(request.DeviceCode);
             var elapsed = approvedAt.Elapsed.TotalMilliseconds;
             await approval;
             if (status != HttpStatusCode.OK) throw new InvalidOperationException("redeem after approved failed");
             push.Add(elapsed);
+            scanSteps.Add(scanned.TotalMilliseconds);
+            approveSteps.Add((approvedAnswer - scanned).TotalMilliseconds);
+            eventSteps.Add((eventAt - scanned).TotalMilliseconds);
+            redeemSteps.Add(elapsed - eventAt.TotalMilliseconds);
         }
+        // Server CPU per login (start, stream, scan, approve, redeem): latency far above it is waiting, not work.
+        var cpuPerLogin = (server.CpuTime() - cpuBefore).TotalMilliseconds / samples;
+        var steps = $"server CPU {Stats.Format(cpuPerLogin)} ms per login; p50 of the steps: scan {Stats.Format(Stats.Median(scanSteps))} ms, approve answered {Stats.Format(Stats.Median(approveSteps))} ms, "
+            + $"approved event {Stats.Format(Stats.Median(eventSteps))} ms after the scan, redeem {Stats.Format(Stats.Median(redeemSteps))} ms";
 
         // Polling at the standard 5 s interval, each screen at its own phase, all at once so this takes one interval.
         var polling = new List<double>();
@@ -49,7 +73,7 @@ public sealed class Scenarios(ServerProcess server, string phoneToken)
         return
         [
             new("approve → token via push stream, p50", Stats.Percentile(push, 50), "ms", $"{samples} logins, one at a time"),
-            new("approve → token via push stream, p99", Stats.Percentile(push, 99), "ms"),
+            new("approve → token via push stream, p99", Stats.Percentile(push, 99), "ms", steps),
             new("approve → token via polling (5 s), p50", Stats.Percentile(polling, 50), "ms", $"{samples} screens at random phases"),
             new("approve → token via polling (5 s), p99", Stats.Percentile(polling, 99), "ms"),
         ];

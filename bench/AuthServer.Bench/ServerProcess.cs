@@ -20,18 +20,26 @@ public sealed record ServerApp(string Name, string Dll, string? DatabaseSetting,
     /// AuthServer in Development (so <c>demo-tv</c> and the demo user exist). The rate limits would (rightly) stop a
     /// benchmark that starts, scans and polls thousands of logins a minute from one address, one account and one client.
     /// </summary>
-    public static ServerApp AuthServer(string dll) => new("AuthServer", dll, "ConnectionStrings__AuthServer", RaisedRateLimits,
-        "/health/live", RunsInDatabaseFolder: true);
+    public static ServerApp AuthServer(string dll, IEnumerable<KeyValuePair<string, string>>? environment = null) => new("AuthServer", dll,
+        "ConnectionStrings__AuthServer", With(environment, RaisedRateLimits), "/health/live", RunsInDatabaseFolder: true);
 
     /// <summary>
     /// One of several AuthServer nodes sharing one PostgreSQL database, as behind a load balancer
     /// (docs/operations.md, "Several nodes"): every node has the same public issuer, so a token one node issued is
     /// accepted by the others.
     /// </summary>
-    public static ServerApp AuthServerNode(string dll, int node, string postgres, Uri issuer) => new($"AuthServer node {node}", dll,
-        "ConnectionStrings__AuthServer",
-        new Dictionary<string, string>(RaisedRateLimits) { ["Database__Provider"] = "PostgreSql", ["AuthServer__Issuer"] = issuer.GetLeftPart(UriPartial.Authority) },
-        "/health/ready", RunsInDatabaseFolder: true, ConnectionString: postgres);
+    public static ServerApp AuthServerNode(string dll, int node, string postgres, Uri issuer, IEnumerable<KeyValuePair<string, string>>? environment = null) =>
+        new($"AuthServer node {node}", dll, "ConnectionStrings__AuthServer",
+            With(environment, new Dictionary<string, string>(RaisedRateLimits) { ["Database__Provider"] = "PostgreSql", ["AuthServer__Issuer"] = issuer.GetLeftPart(UriPartial.Authority) }),
+            "/health/ready", RunsInDatabaseFolder: true, ConnectionString: postgres);
+
+    /// <summary>The harness's own settings over <c>--server-env</c>'s: a benchmark's settings are not the run's to change.</summary>
+    private static Dictionary<string, string> With(IEnumerable<KeyValuePair<string, string>>? environment, IReadOnlyDictionary<string, string> settings)
+    {
+        var all = new Dictionary<string, string>(environment ?? []);
+        foreach (var (key, value) in settings) all[key] = value;
+        return all;
+    }
 
     private static readonly Dictionary<string, string> RaisedRateLimits = new()
     {

@@ -102,13 +102,15 @@ public static class DeviceEventsEndpoint
                         if (final) return;
                     }
 
-                    // Sleep until the status changes, the request expires, or a ping is due, whichever is first.
+                    // Sleep until the status changes, the request expires, or a ping is due, whichever is first. One
+                    // WaitAsync carries the timeout and the screen's cancellation: ten thousand streams each hold
+                    // one of these waits, so it is one timer and one registration, not a linked token source, a
+                    // delay task and a WhenAny. A timeout ends the await without throwing (SuppressThrowing).
                     var wakeAt = state.IsOpen(now) && state.ExpiresAt < pingDue ? state.ExpiresAt : pingDue;
-                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                    var changed = live.WaitForChangeAsync(state.Version, wake.Token);
-                    var timer = Task.Delay(wakeAt > now ? wakeAt - now : TimeSpan.Zero, clock, wake.Token);
-                    await Task.WhenAny(changed, timer);
-                    wake.Cancel();
+                    var changed = live.WaitForChangeAsync(state.Version, CancellationToken.None);
+                    await changed.WaitAsync(wakeAt > now ? wakeAt - now : TimeSpan.Zero, clock, cancellationToken)
+                        .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    cancellationToken.ThrowIfCancellationRequested();
 
                     if (!changed.IsCompletedSuccessfully && clock.GetUtcNow() >= pingDue)
                     {
