@@ -8,7 +8,6 @@ using AuthServer.Hosting;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -24,8 +23,7 @@ namespace AuthServer.Endpoints;
 public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
-        HttpContext context, UserManager<ApplicationUser> users,
-        AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
+        HttpContext context, AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict request is missing.");
@@ -46,7 +44,7 @@ public static class TokenEndpoint
             ?? throw new InvalidOperationException("OpenIddict passed a grant through without its principal.");
 
         // The account may have been deleted or locked since the grant; lockout is judged by the server's clock.
-        var user = await users.FindByIdAsync(presented.GetClaim(Claims.Subject) ?? "");
+        var user = await Accounts.FindAsync(db, presented.GetClaim(Claims.Subject), context.RequestAborted);
         if (user is null || Accounts.IsLockedOut(user, clock.GetUtcNow()))
             return ProtocolRefusal.Of(Errors.InvalidGrant, "The account is not available.");
 

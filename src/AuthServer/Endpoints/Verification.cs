@@ -4,7 +4,6 @@ using AuthServer.Handlers;
 using AuthServer.Hosting;
 using AuthServer.Tokens;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Server.AspNetCore;
@@ -56,7 +55,7 @@ public static class Verification
         }
 
         var services = context.RequestServices;
-        var user = await services.GetRequiredService<UserManager<ApplicationUser>>().FindByIdAsync(decided.SubjectId!)
+        var user = await Accounts.FindAsync(services.GetRequiredService<Data.AuthServerDbContext>(), decided.SubjectId, context.RequestAborted)
             ?? throw new InvalidOperationException("The approving account is gone.");
         var principal = AccountPrincipal.Create(user, decided.Scopes, clock.GetUtcNow(), services.GetRequiredService<IOptions<Hosting.TokenOptions>>().Value);
         // The approved code stays redeemable until the request's own end, not for a fresh global lifetime.

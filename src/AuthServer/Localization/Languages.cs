@@ -42,7 +42,10 @@ public static class Languages
 
     /// <summary>
     /// Sets the request's culture for everything people read. Machine-facing paths (the protocol endpoints, the
-    /// metadata, health checks) skip it: their answers are English by design and they are the hot paths.
+    /// metadata, health checks) skip it: their answers are English by design and they are the hot paths. So does the
+    /// phone API, but for the scan: its problem details are English by design (the app puts them in the user's
+    /// words), and only the scan's answer carries text for people (the requester and the scopes, in the phone's
+    /// language). The approval is one of every login's four requests.
     /// </summary>
     public static WebApplication UseAuthServerLocalization(this WebApplication app)
     {
@@ -50,7 +53,11 @@ public static class Languages
         return app;
     }
 
-    private static bool IsForPeople(PathString path) => !Hosting.OpenIddictSetup.IsProtocolPath(path);
+    private static readonly PathString ScanPath = Phone.PhoneApi.Prefix + Phone.PhoneApi.ScansPath;
+
+    private static bool IsForPeople(PathString path) =>
+        !Hosting.OpenIddictSetup.IsProtocolPath(path)
+        && (!path.StartsWithSegments(Phone.PhoneApi.Prefix) || path.Equals(ScanPath, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The culture cookie's value and options for <paramref name="culture"/>, which must be supported.</summary>
     public static void Remember(HttpResponse response, string culture)

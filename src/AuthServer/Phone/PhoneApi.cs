@@ -19,6 +19,7 @@ public static class PhoneApi
 {
     public const string Prefix = "/api/phone";
     public const string DocumentName = "phone";
+    public const string ScansPath = "/scans";
 
     public static RouteGroupBuilder MapPhoneApi(this IEndpointRouteBuilder app)
     {
@@ -29,7 +30,7 @@ public static class PhoneApi
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status403Forbidden);
 
-        api.MapPost("/scans", ScanAsync).WithSummary("Scan a waiting screen's QR code (or typed user code) and claim its login request.");
+        api.MapPost(ScansPath, ScanAsync).WithSummary("Scan a waiting screen's QR code (or typed user code) and claim its login request.");
         api.MapPost("/scans/{scanId}/approve", ApproveAsync).WithSummary("Approve a scanned login request with the confirm ticket.");
         api.MapPost("/scans/{scanId}/deny", DenyAsync).WithSummary("Deny a scanned login request with the confirm ticket.");
         api.MapGet("/devices", ListDevicesAsync).WithSummary("The account's linked devices.");

@@ -37,6 +37,28 @@ public sealed class ScanDetailsTests(AuthServerFactory factory) : IClassFixture<
         scan.Json.GetProperty("client").TryGetProperty("logo_uri", out _).ShouldBeFalse("demo-tv registers no logo");
     }
 
+    /// <summary>
+    /// Request localization runs on the scan only, of the phone API's paths (Localization/Languages.cs): its answer is
+    /// the one with words for people, and it must still follow the phone's language.
+    /// </summary>
+    [Fact]
+    public async Task A_scan_in_chinese_describes_the_scopes_in_chinese_and_the_approval_still_goes_through()
+    {
+        var screen = await StartAsync(ChromeOnLinux);
+        var phone = await PhoneApp.SignInAsync(factory);
+        var chinese = factory.CreateClient();
+        chinese.DefaultRequestHeaders.AcceptLanguage.ParseAdd("zh-CN");
+
+        var scan = await PhoneApp.SendAsync(chinese, HttpMethod.Post, $"{PhoneApp.Prefix}/scans", phone.AccessToken,
+            content: System.Net.Http.Json.JsonContent.Create(new { code = screen.UserCode }));
+
+        scan.Status.ShouldBe(HttpStatusCode.Created, $"body: {scan.Json}");
+        var words = scan.Json.GetProperty("scope_descriptions").EnumerateArray().Select(s => s.GetString()).ToList();
+        words[0].ShouldBe("知道你是谁");
+        words[1].ShouldBe("查看你的姓名");
+        (await phone.ApproveAsync(scan.Get("scan_id"), scan.Get("confirm_ticket"))).Status.ShouldBe(HttpStatusCode.NoContent);
+    }
+
     [Fact]
     public async Task An_agent_we_do_not_recognise_has_a_null_summary()
     {
