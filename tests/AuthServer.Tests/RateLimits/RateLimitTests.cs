@@ -137,6 +137,22 @@ public abstract class RateLimitTests(DatabaseProvider provider)
     }
 
     [Fact]
+    public async Task Input_that_is_no_user_code_spends_none_of_the_unknown_code_budget()
+    {
+        using var factory = Limited("UnknownUserCodes", 2);
+        var phone = await PhoneApp.SignInNewAccountAsync(factory, remoteIp: "192.0.2.70");
+
+        // Too short, too long, and letters outside the alphabet (vowels): none can be anyone's code, so none is a guess.
+        foreach (var notACode in new[] { "BCDF-GHJ", "BCDF-GHJK-L", "AEIO-UAEI", "hello" })
+            (await phone.ScanAsync(notACode)).ShouldBeProblem(HttpStatusCode.NotFound, "Unknown code");
+
+        // The budget is whole: two real misses, then the next lookup is refused.
+        (await phone.ScanAsync("BCDF-GHJK")).ShouldBeProblem(HttpStatusCode.NotFound, "Unknown code");
+        (await phone.ScanAsync("BCDF-GHJL")).ShouldBeProblem(HttpStatusCode.NotFound, "Unknown code");
+        (await phone.ScanAsync("BCDF-GHJM")).ShouldBeProblem(HttpStatusCode.TooManyRequests, "Too many attempts");
+    }
+
+    [Fact]
     public async Task Device_authorizations_over_a_clients_budget_answer_429_temporarily_unavailable_audited_once()
     {
         using var factory = Limited("DeviceAuthorizationsPerClient", 2);
