@@ -63,8 +63,9 @@ public sealed class DeviceFlowServer
     /// </summary>
     public async Task<JsonElement> LogInAsync()
     {
-        var screen = NextNode();
-        var phone = _clients[(Array.IndexOf(_clients, screen) + 1) % _clients.Length];
+        var node = NextNode();
+        var screen = _clients[node];
+        var phone = _clients[(node + 1) % _clients.Length];
         var request = await screen.StartAsync(scope: _scope);
         await _approve(phone, request.UserCode);
         var (status, json) = await screen.PollAsync(request.DeviceCode);
@@ -78,10 +79,11 @@ public sealed class DeviceFlowServer
     /// <summary>One refresh grant, on the next node in turn: the chain's next refresh token.</summary>
     public async Task<string> RefreshAsync(string refreshToken)
     {
-        var (status, json) = await NextNode().RefreshAsync(refreshToken);
+        var (status, json) = await _clients[NextNode()].RefreshAsync(refreshToken);
         if (status != HttpStatusCode.OK) throw new InvalidOperationException($"{Name}: refresh answered {(int)status}: {json}");
         return json.GetProperty("refresh_token").GetString()!;
     }
 
-    private Client NextNode() => _clients[(int)((uint)Interlocked.Increment(ref _next) % (uint)_clients.Length)];
+    /// <summary>The index of the next node in turn, as a round-robin load balancer picks it.</summary>
+    private int NextNode() => (int)((uint)Interlocked.Increment(ref _next) % (uint)_clients.Length);
 }
