@@ -18,6 +18,8 @@ public static class AuthServerPipeline
         app.UseRequestLimits();
         // Before routing, CORS and authentication, none of which a public client's pending poll needs.
         app.UsePendingPollShortcut();
+        // The push stream too: what routing and authentication leave on a request, it would hold for minutes.
+        app.UseDeviceEventsStream();
         // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
         app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();

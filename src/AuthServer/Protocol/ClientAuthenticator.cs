@@ -13,16 +13,20 @@ namespace AuthServer.Protocol;
 /// </summary>
 public sealed class ClientAuthenticator(ClientStore clients)
 {
-    /// <summary>Reads a protocol POST and authenticates its client: the first steps of every client-facing endpoint.</summary>
-    public async Task<(ProtocolRequest? Request, Client? Client, OAuthError? Error)> ReadAndAuthenticateAsync(HttpContext context)
+    /// <summary>
+    /// Reads a protocol POST and authenticates its client: the first steps of every client-facing endpoint. A
+    /// confidential client's secret is checked by OpenIddict's application manager from <paramref name="services"/>,
+    /// a scope the caller owns (the push stream's is gone before the stream starts).
+    /// </summary>
+    public async Task<(ProtocolRequest? Request, Client? Client, OAuthError? Error)> ReadAndAuthenticateAsync(HttpContext context, IServiceProvider services)
     {
         var (request, error) = await ProtocolRequest.ReadAsync(context);
         if (error is not null) return (null, null, error);
-        var (client, clientError) = await AuthenticateAsync(context, request!);
+        var (client, clientError) = await AuthenticateAsync(context, request!, services);
         return clientError is not null ? (null, null, clientError) : (request, client, null);
     }
 
-    public async Task<(Client? Client, OAuthError? Error)> AuthenticateAsync(HttpContext context, ProtocolRequest request)
+    public async Task<(Client? Client, OAuthError? Error)> AuthenticateAsync(HttpContext context, ProtocolRequest request, IServiceProvider services)
     {
         var bodyId = request["client_id"];
         var bodySecret = request["client_secret"];
@@ -58,7 +62,7 @@ public sealed class ClientAuthenticator(ClientStore clients)
                 : (null, OAuthError.InvalidClient("This client is public and has no secret."));
         }
 
-        var applications = context.RequestServices.GetRequiredService<IOpenIddictApplicationManager>();
+        var applications = services.GetRequiredService<IOpenIddictApplicationManager>();
         return !string.IsNullOrEmpty(secret)
             && await applications.FindByClientIdAsync(client.ClientId, context.RequestAborted) is { } application
             && await applications.ValidateClientSecretAsync(application, secret, context.RequestAborted)

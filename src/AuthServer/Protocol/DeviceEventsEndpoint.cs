@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using AuthServer.DeviceFlow;
+using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AuthServer.Protocol;
@@ -22,38 +23,87 @@ public static class DeviceEventsEndpoint
     /// <summary>Idle proxies close quiet connections; a comment line every 15 s keeps the stream open.</summary>
     public static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(15);
 
-    public static async Task<IResult> HandleAsync(
-        HttpContext context, ClientAuthenticator authenticator, DeviceFlowService flow, TimeProvider clock, Hosting.AuthServerMetrics metrics)
+    /// <summary>
+    /// Answers every POST to the stream at the front of the pipeline, before routing, CORS, authentication and
+    /// authorization: a stream is open for minutes, and whatever those leave on the request (the request's service
+    /// scope, the cookie and OpenIddict authentication handlers with their transactions, the endpoint's metadata) is
+    /// held that long, ten thousand times over (docs/benchmarks.md). The stream needs none of it: it authenticates its
+    /// client itself, and applies the endpoint's CORS policy itself. The endpoint stays mapped (see
+    /// <see cref="ProtocolEndpoints"/>) so CORS answers its preflight from the endpoint's metadata.
+    /// </summary>
+    public static IApplicationBuilder UseDeviceEventsStream(this IApplicationBuilder app)
     {
-        var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context);
-        if (error is not null) return error;
+        var services = app.ApplicationServices;
+        var stream = new Handler(services.GetRequiredService<ClientAuthenticator>(), services.GetRequiredService<IServiceScopeFactory>(),
+            services.GetRequiredService<ICorsService>(), services.GetRequiredService<ICorsPolicyProvider>(),
+            services.GetRequiredService<TimeProvider>(), services.GetRequiredService<Hosting.AuthServerMetrics>());
+        return app.Use((context, next) =>
+            HttpMethods.IsPost(context.Request.Method) && context.Request.Path.Equals(Path, StringComparison.OrdinalIgnoreCase)
+                ? stream.HandleAsync(context)
+                : next(context));
+    }
 
-        var accept = context.Request.Headers.Accept.ToString();
-        if (accept.Length > 0 && !accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) && !accept.Contains("*/*", StringComparison.Ordinal))
-            return new OAuthError("invalid_request", "This endpoint answers with Accept: text/event-stream.", StatusCodes.Status406NotAcceptable);
+    /// <summary>
+    /// The mapped endpoint, behind routing and the CORS middleware: reached only where <see cref="UseDeviceEventsStream"/>
+    /// is not in the pipeline.
+    /// </summary>
+    public static Task HandleAsync(HttpContext context, ClientAuthenticator authenticator, IServiceScopeFactory scopes, ICorsService cors,
+        ICorsPolicyProvider policies, TimeProvider clock, Hosting.AuthServerMetrics metrics) =>
+        new Handler(authenticator, scopes, cors, policies, clock, metrics).StreamAsync(context);
 
-        if (request!["device_code"] is not { } deviceCode)
-            return OAuthError.InvalidRequest("device_code is required.");
-        var live = await flow.FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
-        // As at the token endpoint (RFC 8628 §3.4), another client's code looks unknown.
-        if (live is null || live.State.ClientId != client!.ClientId)
-            return OAuthError.InvalidGrant("The device code is not valid.");
-
-        // Proofs cost a signature check: only a bound request is made to pay it.
-        if (live.State.DpopJkt is not null)
+    private sealed class Handler(ClientAuthenticator authenticator, IServiceScopeFactory scopes, ICorsService cors, ICorsPolicyProvider policies,
+        TimeProvider clock, Hosting.AuthServerMetrics metrics)
+    {
+        public async Task HandleAsync(HttpContext context)
         {
-            var (dpop, dpopError) = await DpopCheck.CheckAsync(context, client);
-            if (dpopError is not null) return dpopError;
-            if (!live.State.AcceptsProofFrom(dpop)) return DpopCheck.WrongKey;
+            // The CORS middleware's work for an actual (non-preflight) request: an allowed origin may read the answer,
+            // errors included, and any other origin gets the answer with no Access-Control-Allow-Origin.
+            if (context.Request.Headers.Origin.Count > 0
+                && await policies.GetPolicyAsync(context, Clients.ClientCorsPolicyProvider.Policy) is { } policy)
+                cors.ApplyResult(cors.EvaluatePolicy(context, policy), context.Response);
+            await StreamAsync(context);
         }
 
-        // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another node
-        // served the earlier stream), read the database first, so the stream never goes backwards.
-        if (int.TryParse(context.Request.Headers["Last-Event-ID"], out var lastEventId)
-            && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
-            await flow.ReloadAsync(live.State.Id, context.RequestAborted);
+        public async Task StreamAsync(HttpContext context) => await (await OpenAsync(context)).ExecuteAsync(context);
 
-        return new EventStream(live, clock, metrics);
+        private async Task<IResult> OpenAsync(HttpContext context)
+        {
+            // A scope of its own, disposed before the stream starts: the stream holds no scoped service.
+            LiveRequest? live;
+            await using (var scope = scopes.CreateAsyncScope())
+            {
+                var (request, client, error) = await authenticator.ReadAndAuthenticateAsync(context, scope.ServiceProvider);
+                if (error is not null) return error;
+
+                var accept = context.Request.Headers.Accept.ToString();
+                if (accept.Length > 0 && !accept.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) && !accept.Contains("*/*", StringComparison.Ordinal))
+                    return new OAuthError("invalid_request", "This endpoint answers with Accept: text/event-stream.", StatusCodes.Status406NotAcceptable);
+
+                if (request!["device_code"] is not { } deviceCode)
+                    return OAuthError.InvalidRequest("device_code is required.");
+                var flow = scope.ServiceProvider.GetRequiredService<DeviceFlowService>();
+                live = await flow.FindByDeviceCodeAsync(deviceCode, context.RequestAborted);
+                // As at the token endpoint (RFC 8628 §3.4), another client's code looks unknown.
+                if (live is null || live.State.ClientId != client!.ClientId)
+                    return OAuthError.InvalidGrant("The device code is not valid.");
+
+                // Proofs cost a signature check: only a bound request is made to pay it.
+                if (live.State.DpopJkt is not null)
+                {
+                    var (dpop, dpopError) = await DpopCheck.CheckAsync(context, client, scope.ServiceProvider.GetRequiredService<Dpop.DpopProofValidator>());
+                    if (dpopError is not null) return dpopError;
+                    if (!live.State.AcceptsProofFrom(dpop)) return DpopCheck.WrongKey;
+                }
+
+                // A reconnecting screen says what it saw last. Should that be newer than this node's snapshot (another
+                // node served the earlier stream), read the database first, so the stream never goes backwards.
+                if (int.TryParse(context.Request.Headers["Last-Event-ID"], out var lastEventId)
+                    && lastEventId > EventFor(live.State, clock.GetUtcNow()).Id)
+                    await flow.ReloadAsync(live.State.Id, context.RequestAborted);
+            }
+
+            return new EventStream(live, clock, metrics);
+        }
     }
 
     /// <summary>The event for a snapshot: its name, its id and whether the stream ends with it.</summary>

@@ -36,6 +36,7 @@ public sealed class CorsTests(AuthServerFactory factory) : IClassFixture<AuthSer
     [Theory]
     [InlineData("/connect/token", "POST")]
     [InlineData("/connect/device", "POST")]
+    [InlineData("/connect/device/events", "POST")]
     [InlineData("/connect/userinfo", "GET")]
     [InlineData("/connect/userinfo", "POST")]
     [InlineData("/.well-known/openid-configuration", "GET")]
@@ -95,6 +96,50 @@ public sealed class CorsTests(AuthServerFactory factory) : IClassFixture<AuthSer
         answer.Status.ShouldBe(HttpStatusCode.OK);
         answer.Get("user_code").ShouldNotBeNullOrEmpty();
         AllowOrigin(response).ShouldBe(Registered);
+    }
+
+    /// <summary>
+    /// The push stream is answered before routing and the CORS middleware (<c>UseDeviceEventsStream</c>), so it applies
+    /// the endpoint's policy itself: a browser's waiting screen must be able to read both its events and its errors.
+    /// </summary>
+    [Fact]
+    public async Task The_push_stream_lets_a_registered_origin_read_its_events()
+    {
+        var started = await _http.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", "openid"));
+        var request = EventStream.Request(started.Get("device_code"));
+        request.Headers.Add("Origin", Registered);
+
+        using var response = await EventStream.SendAsync(_http, request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("text/event-stream");
+        AllowOrigin(response).ShouldBe(Registered);
+    }
+
+    [Fact]
+    public async Task The_push_stream_answers_a_registered_origin_even_with_an_error()
+    {
+        var request = EventStream.Request("not-a-device-code");
+        request.Headers.Add("Origin", Registered);
+
+        var answer = await Infrastructure.Protocol.ReadAsync(await EventStream.SendAsync(_http, request));
+
+        answer.Status.ShouldBe(HttpStatusCode.BadRequest);
+        answer.Error.ShouldBe("invalid_grant");
+        AllowOrigin(answer.Response).ShouldBe(Registered);
+    }
+
+    [Fact]
+    public async Task The_push_stream_gives_an_unregistered_origin_no_allow_origin()
+    {
+        var started = await _http.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", "openid"));
+        var request = EventStream.Request(started.Get("device_code"));
+        request.Headers.Add("Origin", Unregistered);
+
+        using var response = await EventStream.SendAsync(_http, request);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        AllowOrigin(response).ShouldBeNull();
     }
 
     [Fact]
