@@ -47,6 +47,11 @@ public static class ServerHandlers
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.LinkSuccessor.Descriptor);
         server.AddEventHandler(TokenHandlers.FollowRedemption.Descriptor);
+        // One transaction for each grant's writes.
+        server.AddEventHandler(GrantTransactionHandlers.BeginBeforeRedemption.Descriptor);
+        server.AddEventHandler(GrantTransactionHandlers.BeginAfterLoginRequest.Descriptor);
+        server.AddEventHandler(GrantTransactionHandlers.Commit.Descriptor);
+        server.AddEventHandler(GrantTransactionHandlers.CommitRejected.Descriptor);
         server.AddEventHandler(DpopHandlers.AttachDpopTokenType.Descriptor);
         server.AddEventHandler(TelemetryHandlers.CountIssuedTokens.Descriptor);
 

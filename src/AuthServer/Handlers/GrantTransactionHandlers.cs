@@ -1,0 +1,98 @@
+using AuthServer.Data;
+using Microsoft.EntityFrameworkCore.Storage;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Server.OpenIddictServerEvents;
+
+namespace AuthServer.Handlers;
+
+/// <summary>
+/// A grant's writes at the token endpoint commit as one: the redemption of the code or refresh token it presented
+/// (RFC 6749 §4.1.2, §6; RFC 9700 §4.14.2), the rows of the tokens it issues with their audit event, and the link from
+/// a rotated refresh token to its successor. Each was a commit of its own, so a failure between them (a crash, a lost
+/// database) could leave a refresh token redeemed with no successor, and every commit is a turn at SQLite's single
+/// writer and a write of the same pages to the log (docs/benchmarks.md). Now they commit together: a grant that fails
+/// on the way leaves nothing behind, and the client may simply try again.
+/// </summary>
+/// <remarks>
+/// A device code's grant also moves its login request to Redeemed (<see cref="TokenHandlers.FollowRedemption"/>), on
+/// another connection (a lane), which on SQLite must take the same single writer: its transaction begins after that,
+/// so it holds the tokens' rows and the successor link but not the code's redemption. The transaction commits at the
+/// end of sign-in, or before the error of a rejected one (<see cref="CommitRejected"/>); a sign-in that throws rolls it
+/// back with the request's scope.
+/// </remarks>
+public static class GrantTransactionHandlers
+{
+    private const string TransactionProperty = "authserver:grant_transaction";
+
+    /// <summary>Refresh token, authorization code and client credentials grants: the transaction begins before the redemption.</summary>
+    public sealed class BeginBeforeRedemption(AuthServerDbContext db) : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseScopedHandler<BeginBeforeRedemption>()
+            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order - 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessSignInContext context) =>
+            context.Request.IsDeviceCodeGrantType() ? ValueTask.CompletedTask : BeginAsync(db, context);
+    }
+
+    /// <summary>The device code grant: the transaction begins once its login request has moved to Redeemed.</summary>
+    public sealed class BeginAfterLoginRequest(AuthServerDbContext db) : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseScopedHandler<BeginAfterLoginRequest>()
+            .SetOrder(TokenHandlers.FollowRedemption.Descriptor.Order + 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessSignInContext context) =>
+            context.Request.IsDeviceCodeGrantType() ? BeginAsync(db, context) : ValueTask.CompletedTask;
+    }
+
+    private static async ValueTask BeginAsync(AuthServerDbContext db, ProcessSignInContext context)
+    {
+        // A caller's own transaction, should there ever be one, already makes the grant one unit.
+        if (db.Database.CurrentTransaction is not null) return;
+        context.Transaction.Properties[TransactionProperty] = await db.BeginWriteAsync(context.CancellationToken);
+    }
+
+    /// <summary>Commits the grant's transaction once every token is generated and stored.</summary>
+    public sealed class Commit : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseSingletonHandler<Commit>()
+            .SetOrder(int.MaxValue - 100_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ProcessSignInContext context) => CommitAsync(context.Transaction, context.CancellationToken);
+    }
+
+    /// <summary>
+    /// A sign-in a handler rejected after the redemption stops before <see cref="Commit"/>. What it wrote still commits,
+    /// before the error is written: OpenIddict redeems early on purpose, so that an exchange refused later in sign-in
+    /// still spends its code (RFC 6749 §4.1.2). Only a failure (an exception) rolls the grant back, with the request's
+    /// scope: nothing was issued then, and the client may try again.
+    /// </summary>
+    public sealed class CommitRejected : IOpenIddictServerHandler<ApplyTokenResponseContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyTokenResponseContext>()
+            .UseSingletonHandler<CommitRejected>()
+            .SetOrder(int.MinValue + 50_000)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public ValueTask HandleAsync(ApplyTokenResponseContext context) => CommitAsync(context.Transaction, context.CancellationToken);
+    }
+
+    private static async ValueTask CommitAsync(OpenIddictServerTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (!transaction.Properties.Remove(TransactionProperty, out var value) || value is not IDbContextTransaction open) return;
+        await using (open) await open.CommitAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,109 @@
+using System.Data.Common;
+using System.Net;
+using AuthServer.Data;
+using AuthServer.Tests.Infrastructure;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace AuthServer.Tests.Protocol;
+
+/// <summary>
+/// A refresh grant's writes commit as one (<c>GrantTransactionHandlers</c>): the redemption of the presented token, the
+/// new access and refresh tokens with the audit event, and the link to the successor. A failure at the last of them
+/// must leave nothing of the others behind, and the client's retry must then succeed as a first use would.
+/// </summary>
+public abstract class GrantTransactionTests(DatabaseProvider provider)
+{
+    public sealed class OnSqlite() : GrantTransactionTests(DatabaseProvider.Sqlite);
+
+    public sealed class OnPostgreSql() : GrantTransactionTests(DatabaseProvider.PostgreSql);
+
+    /// <summary>Fails the successor link, the grant's last write, while armed.</summary>
+    private sealed class FailSuccessorLink : DbCommandInterceptor
+    {
+        public volatile bool Armed;
+        public int Failed;
+
+        private void Check(DbCommand command)
+        {
+            if (!Armed || !command.CommandText.TrimStart().StartsWith("UPDATE \"RefreshTokenUses\"", StringComparison.Ordinal)) return;
+            Interlocked.Increment(ref Failed);
+            throw new InvalidOperationException("Injected failure of the successor link.");
+        }
+
+        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+        {
+            Check(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Check(command);
+            return ValueTask.FromResult(result);
+        }
+    }
+
+    private sealed class Server(DatabaseProvider provider, FailSuccessorLink faults) : AuthServerFactory(provider)
+    {
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            base.ConfigureWebHost(builder);
+            builder.ConfigureTestServices(services =>
+            {
+                services.ConfigureDbContext<SqliteAuthServerDbContext>(options => options.AddInterceptors(faults));
+                services.ConfigureDbContext<PostgreSqlAuthServerDbContext>(options => options.AddInterceptors(faults));
+            });
+        }
+    }
+
+    private static async Task<(long Tokens, long Events, string? Status)> StateAsync(AuthServerFactory server, string tokenId)
+    {
+        await using var connection = await server.OpenDatabaseAsync();
+        return (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"OpenIddictTokens\""),
+            await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"AuditEvents\""),
+            await connection.ScalarAsync<string>("SELECT \"Status\" FROM \"OpenIddictTokens\" WHERE \"Id\" = @id", ("id", tokenId)));
+    }
+
+    [Fact]
+    public async Task A_refresh_grant_that_fails_at_its_last_write_leaves_no_token_event_or_redemption_and_its_retry_succeeds()
+    {
+        var faults = new FailSuccessorLink();
+        using var server = new Server(provider, faults);
+        var device = server.CreateClient();
+        var login = await server.SignInDeviceAsync();
+        var presented = login.Get("refresh_token");
+        var tokenId = await OnlyRefreshTokenIdAsync(server);
+        var before = await StateAsync(server, tokenId);
+        before.Status.ShouldBe("valid");
+
+        faults.Armed = true;
+        var failed = await device.RefreshAsync(presented);
+        faults.Armed = false;
+
+        faults.Failed.ShouldBe(1);
+        failed.Status.ShouldBe(HttpStatusCode.InternalServerError);
+        failed.Error.ShouldBe("server_error");
+        // Nothing of the grant stayed: no new access or refresh token row, no "token issued" event, the token unredeemed.
+        (await StateAsync(server, tokenId)).ShouldBe(before);
+
+        var retried = await device.RefreshAsync(presented);
+
+        retried.Status.ShouldBe(HttpStatusCode.OK, retried.Json.ToString());
+        (await StateAsync(server, tokenId)).Status.ShouldBe("redeemed");
+        (await device.RefreshAsync(retried.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
+    }
+
+    /// <summary>The row of the one refresh token this server has issued: the login's.</summary>
+    private static async Task<string> OnlyRefreshTokenIdAsync(AuthServerFactory server)
+    {
+        const string type = OpenIddict.Abstractions.OpenIddictConstants.TokenTypeIdentifiers.RefreshToken;
+        await using var connection = await server.OpenDatabaseAsync();
+        (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"OpenIddictTokens\" WHERE \"Type\" = @type", ("type", type))).ShouldBe(1);
+        return await connection.ScalarAsync<string>("SELECT \"Id\" FROM \"OpenIddictTokens\" WHERE \"Type\" = @type", ("type", type));
+    }
+}
