@@ -105,11 +105,7 @@ public sealed class CorsTests(AuthServerFactory factory) : IClassFixture<AuthSer
     [Fact]
     public async Task The_push_stream_lets_a_registered_origin_read_its_events()
     {
-        var started = await _http.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", "openid"));
-        var request = EventStream.Request(started.Get("device_code"));
-        request.Headers.Add("Origin", Registered);
-
-        using var response = await EventStream.SendAsync(_http, request);
+        using var response = await OpenStreamAsync(Registered);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("text/event-stream");
@@ -132,14 +128,19 @@ public sealed class CorsTests(AuthServerFactory factory) : IClassFixture<AuthSer
     [Fact]
     public async Task The_push_stream_gives_an_unregistered_origin_no_allow_origin()
     {
-        var started = await _http.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", "openid"));
-        var request = EventStream.Request(started.Get("device_code"));
-        request.Headers.Add("Origin", Unregistered);
-
-        using var response = await EventStream.SendAsync(_http, request);
+        using var response = await OpenStreamAsync(Unregistered);
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         AllowOrigin(response).ShouldBeNull();
+    }
+
+    /// <summary>A new login request's push stream, opened from <paramref name="origin"/>; the body is still streaming.</summary>
+    private async Task<HttpResponseMessage> OpenStreamAsync(string origin)
+    {
+        var started = await _http.PostFormAsync("/connect/device", ("client_id", "demo-tv"), ("scope", "openid"));
+        var request = EventStream.Request(started.Get("device_code"));
+        request.Headers.Add("Origin", origin);
+        return await EventStream.SendAsync(_http, request);
     }
 
     [Fact]
