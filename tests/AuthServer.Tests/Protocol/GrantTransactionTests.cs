@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using OpenIddict.Server;
 
 namespace AuthServer.Tests.Protocol;
 
@@ -48,8 +49,30 @@ public abstract class GrantTransactionTests(DatabaseProvider provider)
         }
     }
 
+    /// <summary>Refuses every sign-in at the token endpoint after its redemption, while armed.</summary>
+    private sealed class RefuseAfterRedemption : IOpenIddictServerHandler<OpenIddictServerEvents.ProcessSignInContext>
+    {
+        public volatile bool Armed;
+
+        public OpenIddictServerHandlerDescriptor Descriptor() =>
+            OpenIddictServerHandlerDescriptor.CreateBuilder<OpenIddictServerEvents.ProcessSignInContext>()
+                .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+                .UseSingletonHandler(this)
+                .SetOrder(OpenIddictServerHandlers.GenerateAccessToken.Descriptor.Order + 1)
+                .SetType(OpenIddictServerHandlerType.Custom)
+                .Build();
+
+        public ValueTask HandleAsync(OpenIddictServerEvents.ProcessSignInContext context)
+        {
+            if (Armed) context.Reject("access_denied", "Refused by the test after the redemption.");
+            return ValueTask.CompletedTask;
+        }
+    }
+
     private sealed class Server(DatabaseProvider provider, FailSuccessorLink faults) : AuthServerFactory(provider)
     {
+        public RefuseAfterRedemption Refusal { get; } = new();
+
         protected override void ConfigureWebHost(IWebHostBuilder builder)
         {
             base.ConfigureWebHost(builder);
@@ -57,8 +80,40 @@ public abstract class GrantTransactionTests(DatabaseProvider provider)
             {
                 services.ConfigureDbContext<SqliteAuthServerDbContext>(options => options.AddInterceptors(faults));
                 services.ConfigureDbContext<PostgreSqlAuthServerDbContext>(options => options.AddInterceptors(faults));
+                services.AddOpenIddict().AddServer(server => server.AddEventHandler(Refusal.Descriptor()));
             });
         }
+    }
+
+    /// <summary>
+    /// RFC 6749 §4.1.2: a code is used once. OpenIddict redeems early so that an exchange refused later in sign-in still
+    /// spends its code; inside the grant's transaction that redemption must commit with the refusal, not roll back.
+    /// </summary>
+    [Fact]
+    public async Task An_authorization_code_whose_sign_in_is_refused_after_its_redemption_is_spent()
+    {
+        using var server = new Server(provider, new FailSuccessorLink());
+        var browser = server.CreateBrowser();
+        await browser.SignInAsync();
+        var pkce = CodeFlow.Pkce.New();
+        var code = await CodeFlow.GetCodeAsync(browser, "phone", CodeFlow.PhoneRedirect, pkce, "openid offline_access phone_app");
+        var app = server.CreateClient();
+
+        server.Refusal.Armed = true;
+        Infrastructure.Protocol.Answer refused;
+        try
+        {
+            refused = await CodeFlow.RedeemAsync(app, "phone", code, CodeFlow.PhoneRedirect, pkce.Verifier);
+        }
+        finally
+        {
+            server.Refusal.Armed = false;
+        }
+
+        refused.Error.ShouldBe("access_denied");
+        var again = await CodeFlow.RedeemAsync(app, "phone", code, CodeFlow.PhoneRedirect, pkce.Verifier);
+        again.Status.ShouldBe(HttpStatusCode.BadRequest);
+        again.Error.ShouldBe("invalid_grant");
     }
 
     private static async Task<(long Tokens, long Events, string? Status)> StateAsync(AuthServerFactory server, string tokenId)
