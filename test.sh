@@ -43,6 +43,8 @@ if dotnet run --configuration Release --project bench/AuthServer.Bench -- --smok
 # And on PostgreSQL with two nodes sharing the run's cluster, as bench/postgres.sh measures it.
 if dotnet run --no-build --configuration Release --project bench/AuthServer.Bench -- --smoke --postgres "$pg_connection" --nodes 2; then
   bench_passed=$((bench_passed + 1)); else bench_failed=$((bench_failed + 1)); status=1; fi
+# And OpenIddict's floor (bench/floor.sh), one round of one-second slices: the script and its server still work.
+if bench/floor.sh 1 1; then bench_passed=$((bench_passed + 1)); else bench_failed=$((bench_failed + 1)); status=1; fi
 
 passed=0; failed=0
 for trx in "$results"/*.trx; do

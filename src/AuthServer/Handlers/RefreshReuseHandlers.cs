@@ -107,9 +107,11 @@ public static class RefreshReuseHandlers
         {
             if (!context.Transaction.Properties.TryGetValue(PresentedProperty, out var value) || value is not Presented presented
                 || context.RefreshTokenPrincipal?.GetTokenId() is not { } successorId) return;
-            // The common case, a first use with no successor yet, is one statement.
-            if (await db.RefreshTokenUses.Where(u => u.TokenId == presented.TokenId && u.SuccessorId == null)
-                    .ExecuteUpdateAsync(u => u.SetProperty(x => x.SuccessorId, successorId), context.CancellationToken) == 1)
+            // The common case, a first use with no successor yet, is one statement, written as SQL: EF's ExecuteUpdate
+            // rebuilds and compares its expression tree on every call, which cost more than the statement itself.
+            if (await db.Database.ExecuteSqlAsync(
+                    $"UPDATE \"RefreshTokenUses\" SET \"SuccessorId\" = {successorId} WHERE \"TokenId\" = {presented.TokenId} AND \"SuccessorId\" IS NULL",
+                    context.CancellationToken) == 1)
                 return;
             for (var attempt = 0; attempt < 8; attempt++)
             {
