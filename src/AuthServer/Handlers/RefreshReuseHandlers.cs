@@ -108,7 +108,7 @@ public static class RefreshReuseHandlers
             if (!context.Transaction.Properties.TryGetValue(PresentedProperty, out var value) || value is not Presented presented
                 || context.RefreshTokenPrincipal?.GetTokenId() is not { } successorId) return;
             // The common case, a first use with no successor yet, is one statement, written as SQL: EF's ExecuteUpdate
-            // rebuilds and compares its expression tree on every call, which cost more than the statement itself.
+            // builds and compares an expression tree on every call, on every refresh grant (docs/benchmarks.md).
             if (await db.Database.ExecuteSqlAsync(
                     $"UPDATE \"RefreshTokenUses\" SET \"SuccessorId\" = {successorId} WHERE \"TokenId\" = {presented.TokenId} AND \"SuccessorId\" IS NULL",
                     context.CancellationToken) == 1)
