@@ -20,14 +20,7 @@ start() { # name dll port: started once it answers /health (the trivial app answ
   for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$3/health" && return; sleep 0.2; done
   echo "$1 did not start" >&2; exit 1
 }
-free_port() { # a loopback port nothing listens on
-  for _ in $(seq 50); do
-    local candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return; fi
-  done
-  echo "no free loopback port" >&2; exit 1
-}
-trivial_port=$(free_port); floor_port=$(free_port)
+trivial_port=$(free_loopback_port); floor_port=$(free_loopback_port)
 start trivial bench/Trivial/bin/Release/net10.0/Trivial.dll "$trivial_port"
 start floor bench/OpenIddictFloor/bin/Release/net10.0/OpenIddictFloor.dll "$floor_port"
 trivial_pid=${pids[0]}; floor_pid=${pids[1]}

@@ -8,6 +8,15 @@ install_debian() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# A loopback port nothing listens on now, printed; fails after 50 tries.
+free_loopback_port() {
+  for _ in $(seq 50); do
+    local candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then echo "$candidate"; return 0; fi
+  done
+  return 1
+}
+
 # A throwaway PostgreSQL cluster: created empty, on a free loopback port with a random password, stopped and deleted
 # when the calling script exits, whatever happened (it sets the EXIT trap). Durability is switched off: nothing in it
 # outlives the run. Sets pg_bin (the binaries' folder) and pg_connection (an Npgsql connection string).
@@ -37,12 +46,8 @@ start_throwaway_postgres() {
   printf '%s\n' "$password" >"$pg_root/password"
   [ "$(id -u)" -ne 0 ] || chown -R postgres: "$pg_root"
   as_cluster_owner "$pg_bin/initdb" -D "$pg_root/data" -U postgres --auth=scram-sha-256 --pwfile="$pg_root/password" -E UTF8 --no-sync >/dev/null
-  local port=""
-  for _ in $(seq 50); do
-    local candidate=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then port=$candidate; break; fi
-  done
-  [ -n "$port" ] || { echo "no free loopback port for PostgreSQL"; return 1; }
+  local port
+  port=$(free_loopback_port) || { echo "no free loopback port for PostgreSQL"; return 1; }
   as_cluster_owner "$pg_bin/pg_ctl" -D "$pg_root/data" -l "$pg_root/server.log" -w -t 60 -o "-c listen_addresses=127.0.0.1 -p $port \
     -c unix_socket_directories=$pg_root -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
     || { cat "$pg_root/server.log"; return 1; }
