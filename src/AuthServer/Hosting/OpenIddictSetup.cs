@@ -48,6 +48,8 @@ public static class OpenIddictSetup
         var scopes = new ScopeCatalog(builder.Configuration);
         var issuer = builder.Configuration.GetSection(AuthServerOptions.Section).Get<AuthServerOptions>()?.Issuer;
 
+        // The authorizations a request has read, shared by its token and authorization stores (Data/Stores).
+        services.AddScoped<Data.Stores.ReadAuthorizations>();
         services.AddOpenIddict()
             .AddCore(core =>
             {

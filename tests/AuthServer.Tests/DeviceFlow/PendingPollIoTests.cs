@@ -1,17 +1,11 @@
-using System.Diagnostics;
-using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace AuthServer.Tests.DeviceFlow;
 
 /// <summary>
 /// A waiting screen polls every few seconds for minutes (RFC 8628 §3.5), and thousands wait at once: a pending poll
-/// is answered from memory. This counts every statement the server sends to its database file, through EF Core (its
-/// diagnostic events, for this server's file only: other tests run beside this one) and through the hand-written
-/// lanes, while a screen polls.
+/// is answered from memory. This counts every statement the server sends to its database file while a screen polls
+/// (<see cref="StatementCounter"/>).
 /// </summary>
 public sealed class PendingPollIoTests : IDisposable
 {
@@ -41,49 +35,4 @@ public sealed class PendingPollIoTests : IDisposable
     }
 
     public void Dispose() => _factory.Dispose();
-
-    /// <summary>Statements sent to one server's database file from now on.</summary>
-    private sealed class StatementCounter : IObserver<DiagnosticListener>, IObserver<KeyValuePair<string, object?>>, IDisposable
-    {
-        private readonly string _file;
-        private readonly SqliteLanes _lanes;
-        private readonly long _lanesBefore;
-        private readonly IDisposable _all;
-        private readonly List<IDisposable> _subscriptions = [];
-        private long _ef;
-
-        public StatementCounter(AuthServerFactory factory)
-        {
-            _file = factory.DatabasePath;
-            _lanes = factory.Services.GetRequiredService<SqliteLanes>();
-            _lanesBefore = _lanes.Statements;
-            _all = DiagnosticListener.AllListeners.Subscribe(this);
-        }
-
-        public long Count => Interlocked.Read(ref _ef) + _lanes.Statements - _lanesBefore;
-
-        void IObserver<DiagnosticListener>.OnNext(DiagnosticListener listener)
-        {
-            if (listener.Name != DbLoggerCategory.Name) return;
-            lock (_subscriptions) _subscriptions.Add(listener.Subscribe(this, name => name == RelationalEventId.CommandExecuting.Name));
-        }
-
-        void IObserver<KeyValuePair<string, object?>>.OnNext(KeyValuePair<string, object?> value)
-        {
-            if (value.Value is CommandEventData { Command.Connection: { } connection }
-                && connection.DataSource is { } source && Path.GetFullPath(source) == Path.GetFullPath(_file))
-                Interlocked.Increment(ref _ef);
-        }
-
-        void IObserver<DiagnosticListener>.OnCompleted() { }
-        void IObserver<DiagnosticListener>.OnError(Exception error) { }
-        void IObserver<KeyValuePair<string, object?>>.OnCompleted() { }
-        void IObserver<KeyValuePair<string, object?>>.OnError(Exception error) { }
-
-        public void Dispose()
-        {
-            _all.Dispose();
-            lock (_subscriptions) _subscriptions.ForEach(s => s.Dispose());
-        }
-    }
 }

@@ -12,18 +12,16 @@ namespace AuthServer.Data.Stores;
 /// a linked device is created at every approval and read on every request that carries one of its tokens
 /// (authorization entry validation), so both are one statement, and its client is its own foreign-key column. As
 /// there, an authorization read in a request is remembered for the rest of it, and a revocation commits with its audit
-/// event (<see cref="AuditInterceptor.RevocationEvent"/>).
+/// event (<see cref="AuditInterceptor.RevocationEvent"/>). The rows read are kept in <see cref="ReadAuthorizations"/>,
+/// which the token store fills too when it reads a token together with its authorization.
 /// </summary>
 public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
     IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db, Clients.ClientStore clients,
-    IHttpContextAccessor http, TimeProvider clock)
+    IHttpContextAccessor http, TimeProvider clock, ReadAuthorizations read)
     : OpenIddictEntityFrameworkCoreAuthorizationStore<Authorization, Application, Token, string>(cache, context, options)
 {
     private static readonly CompiledLookup<Authorization> ById =
         new((db, id, _) => db.Authorizations.AsNoTracking().FirstOrDefault(a => a.Id == id));
-
-    private readonly Dictionary<string, Authorization> _read = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string?> _storedStatus = new(StringComparer.Ordinal);
 
     public override async ValueTask CreateAsync(Authorization authorization, CancellationToken cancellationToken)
     {
@@ -47,13 +45,13 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
             return;
         }
         var audit = authorization.Status == OpenIddictConstants.Statuses.Revoked
-            && _storedStatus.TryGetValue(authorization.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked
+            && read.StoredStatusIs(authorization.Id!, out var was) && was != OpenIddictConstants.Statuses.Revoked
                 ? AuditInterceptor.RevocationEvent(authorization, authorization.ApplicationId is { } app ? clients.FindApplicationById(app)?.ClientId : null, http.HttpContext, clock.GetUtcNow())
                 : null;
         if (!await RowStatements.For<Authorization>(db).UpdateAsync(db, authorization, audit, cancellationToken))
         {
             // The entity now holds changes the row does not: a later read in this request asks the database again.
-            if (authorization.Id is not null) { _read.Remove(authorization.Id); _storedStatus.Remove(authorization.Id); }
+            if (authorization.Id is not null) read.Forget(authorization.Id);
             throw new OpenIddictExceptions.ConcurrencyException("The authorization was changed or removed by another request since it was read.");
         }
         Remember(authorization);
@@ -62,7 +60,7 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
     public override async ValueTask<Authorization?> FindByIdAsync(string identifier, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (_read.TryGetValue(identifier, out var known)) return known;
+        if (read.TryGet(identifier, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
         var found = await ById.RunAsync(db, identifier, cancellationToken);
         if (found is not null) Remember(found);
@@ -80,37 +78,30 @@ public sealed class AuthorizationStore(IMemoryCache cache, IOpenIddictEntityFram
 
     public override async ValueTask DeleteAsync(Authorization authorization, CancellationToken cancellationToken)
     {
-        if (authorization.Id is not null) { _read.Remove(authorization.Id); _storedStatus.Remove(authorization.Id); }
+        if (authorization.Id is not null) read.Forget(authorization.Id);
         await base.DeleteAsync(authorization, cancellationToken);
     }
 
     // Bulk revocations change rows behind the remembered entities: forget them.
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
-        _storedStatus.Clear();
+        read.Clear();
         return await base.RevokeAsync(subject, client, status, type, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
-        _storedStatus.Clear();
+        read.Clear();
         return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
     }
 
     public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
-        _read.Clear();
-        _storedStatus.Clear();
+        read.Clear();
         return await base.RevokeBySubjectAsync(subject, cancellationToken);
     }
 
-    private void Remember(Authorization authorization)
-    {
-        _read[authorization.Id!] = authorization;
-        _storedStatus[authorization.Id!] = authorization.Status;
-    }
+    private void Remember(Authorization authorization) => read.Remember(authorization);
 
     private bool IsTracked(Authorization authorization) => db.Entry(authorization).State != EntityState.Detached;
 }

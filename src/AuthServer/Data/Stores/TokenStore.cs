@@ -15,7 +15,10 @@ namespace AuthServer.Data.Stores;
 /// <list type="bullet">
 /// <item>a token is created with one INSERT and updated with one UPDATE that checks and moves the concurrency token,
 /// so of two concurrent redemptions of one code exactly one wins, as with SaveChanges;</item>
-/// <item>lookups by id and by reference id are compiled, untracked queries;</item>
+/// <item>lookups by id and by reference id are compiled, untracked queries that read the token's authorization (its
+/// linked device) in the same statement, for OpenIddict's authorization entry validation, which follows every token
+/// validation (<see cref="ReadAuthorizations"/>): one statement where there were two, on every phone API call and
+/// every refresh grant;</item>
 /// <item>the application and authorization are the row's own foreign-key columns, never loaded to be linked.</item>
 /// </list>
 /// A token read in a request is remembered for the rest of that request (the store is scoped): OpenIddict reads the
@@ -28,14 +31,17 @@ namespace AuthServer.Data.Stores;
 /// </summary>
 public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
     IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db,
-    Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock)
+    Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock, ReadAuthorizations authorizations)
     : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
 {
-    private static readonly CompiledLookup<Token> ById =
-        new((db, id, _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.Id == id));
+    private static readonly CompiledLookup<TokenRow> ById =
+        new((db, id, _) => db.Tokens.AsNoTracking().Where(t => t.Id == id).Select(t => new TokenRow(t, t.Authorization)).FirstOrDefault());
 
-    private static readonly CompiledLookup<Token> ByReferenceId =
-        new((db, id, _) => db.Tokens.AsNoTracking().FirstOrDefault(t => t.ReferenceId == id));
+    private static readonly CompiledLookup<TokenRow> ByReferenceId =
+        new((db, id, _) => db.Tokens.AsNoTracking().Where(t => t.ReferenceId == id).Select(t => new TokenRow(t, t.Authorization)).FirstOrDefault());
+
+    /// <summary>A token row and the authorization row its foreign key names (a LEFT JOIN: null when it has none).</summary>
+    private sealed record TokenRow(Token Token, Authorization? Authorization);
 
     private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Token> _readByReference = new(StringComparer.Ordinal);
@@ -187,6 +193,16 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
 
     private string? ClientIdOf(Token token) =>
         token.Application?.ClientId ?? (token.ApplicationId is { } id ? clients.FindApplicationById(id)?.ClientId : null);
+
+    private Token? Remember(TokenRow? row)
+    {
+        if (row is null) return null;
+        // The token keeps only its foreign key, as every token this store hands out; the row goes to the request's
+        // authorizations, where the authorization store finds it.
+        row.Token.Authorization = null;
+        if (row.Authorization is { Id: not null } authorization) authorizations.RememberIfNew(authorization);
+        return Remember(row.Token);
+    }
 
     private Token? Remember(Token? token)
     {
