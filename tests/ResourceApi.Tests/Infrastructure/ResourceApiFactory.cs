@@ -43,7 +43,13 @@ public sealed class ResourceApiFactory(AuthServerFactory authServer, Dictionary<
             services.AddSingleton<TimeProvider>(authServer.Clock);
             // Configure, not PostConfigure: the handler builds its metadata client from this in its own PostConfigure.
             services.Configure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
-                jwt.BackchannelHttpHandler = new RecordingHandler(AuthorityRequests) { InnerHandler = authServer.Server.CreateHandler() });
+            {
+                jwt.BackchannelHttpHandler = new RecordingHandler(AuthorityRequests) { InnerHandler = authServer.Server.CreateHandler() };
+                // The sample gives the authority 10 seconds. Here the authority is a test server whose first request
+                // builds its whole pipeline, while the other test assemblies run beside this one on a small machine:
+                // a test whose first request is the API's discovery has seen that take longer (and answer 503).
+                jwt.BackchannelTimeout = TimeSpan.FromMinutes(2);
+            });
         });
     }
 
