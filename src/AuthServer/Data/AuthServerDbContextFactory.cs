@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Design;
 
 namespace AuthServer.Data;
 
-internal static class DesignTimeModel
+public static class DesignTimeModel
 {
     /// <summary>
     /// Identity's part of the model reads <see cref="IdentityOptions"/> from the application's services: the server's

@@ -2,7 +2,11 @@ using AuthServer.Data;
 using AuthServer.Tests.Infrastructure;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.Logging;
 
 namespace AuthServer.Tests.Data;
 
@@ -120,6 +124,44 @@ public sealed class MigrationTests
         (await TablesAsync(connection)).ShouldNotContain(AuthServerDatabase.LegacyVersionTable);
         // The framework's Data Protection store holds the key ring that encrypts the signing keys.
         (await ColumnAsync(connection, "SELECT \"Xml\" FROM \"DataProtectionKeys\"")).ShouldContain(xml => xml.StartsWith("<key ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_database_short_of_the_last_migration_gets_it_and_a_complete_one_is_left_to_the_model_check_of_the_tests()
+    {
+        var directory = Directory.CreateTempSubdirectory("authserver-migrations-");
+        var connectionString = $"Data Source={Path.Combine(directory.FullName, "authserver.db")}";
+        var events = new List<EventId>();
+        EventId[] migratorEvents = [RelationalEventId.MigrateUsingConnection, RelationalEventId.MigrationApplying, RelationalEventId.MigrationsNotApplied];
+        SqliteAuthServerDbContext Context() => new(new DbContextOptionsBuilder<SqliteAuthServerDbContext>().UseSqlite(connectionString)
+            .WithServerIdentityOptions()
+            .LogTo((id, _) => migratorEvents.Contains(id), data => { lock (events) events.Add(data.EventId); })
+            .Options);
+        try
+        {
+            string[] all;
+            await using (var db = Context())
+            {
+                all = [.. db.Database.GetMigrations()];
+                await db.GetService<IMigrator>().MigrateAsync(all[^2]);
+            }
+            events.Clear();
+
+            // The server's start-up: the one migration missing is applied, through the migrator.
+            await using (var db = Context()) await AuthServerDatabase.MigrateAsync(db);
+            events.ShouldContain(RelationalEventId.MigrationApplying);
+            await using (var db = Context()) (await db.Database.GetAppliedMigrationsAsync()).ShouldBe(all);
+
+            // The next start finds nothing to apply and leaves the migrator (and its snapshot model) alone.
+            events.Clear();
+            await using (var db = Context()) await AuthServerDatabase.MigrateAsync(db);
+            events.ShouldBeEmpty();
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            directory.Delete(recursive: true);
+        }
     }
 
     [Fact]

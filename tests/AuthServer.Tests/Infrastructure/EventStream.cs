@@ -21,8 +21,11 @@ public sealed class EventStream : IDisposable
 {
     public const string Path = "/connect/device/events";
 
-    /// <summary>How long one read may take before the test fails: generous, it only guards against hangs.</summary>
-    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long one read may take before the test fails. It only guards against hangs, so it is generous: the test
+    /// assemblies run side by side on a small machine, and a request there has been seen to wait over ten seconds.
+    /// </summary>
+    public static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(30);
 
     private readonly StreamReader _reader;
     private readonly StringBuilder _transcript = new();
