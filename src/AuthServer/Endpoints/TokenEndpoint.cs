@@ -2,6 +2,7 @@ using System.Security.Claims;
 using AuthServer.Clients;
 using AuthServer.Data;
 using AuthServer.Data.Entities;
+using AuthServer.Data.Stores;
 using AuthServer.DeviceFlow;
 using AuthServer.Handlers;
 using AuthServer.Hosting;
@@ -23,7 +24,8 @@ namespace AuthServer.Endpoints;
 public static class TokenEndpoint
 {
     public static async Task<IResult> HandleAsync(
-        HttpContext context, AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOptions<Hosting.TokenOptions> options, TimeProvider clock)
+        HttpContext context, AuthServerDbContext db, ReadAccounts accounts, IOpenIddictAuthorizationManager authorizations, IOptions<Hosting.TokenOptions> options,
+        TimeProvider clock)
     {
         var request = context.GetOpenIddictServerRequest()
             ?? throw new InvalidOperationException("The OpenIddict request is missing.");
@@ -44,7 +46,7 @@ public static class TokenEndpoint
             ?? throw new InvalidOperationException("OpenIddict passed a grant through without its principal.");
 
         // The account may have been deleted or locked since the grant; lockout is judged by the server's clock.
-        var user = await Accounts.FindAsync(db, presented.GetClaim(Claims.Subject), context.RequestAborted);
+        var user = await Accounts.FindAsync(db, accounts, presented.GetClaim(Claims.Subject), context.RequestAborted);
         if (user is null || Accounts.IsLockedOut(user, clock.GetUtcNow()))
             return ProtocolRefusal.Of(Errors.InvalidGrant, "The account is not available.");
 

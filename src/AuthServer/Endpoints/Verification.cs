@@ -55,7 +55,8 @@ public static class Verification
         }
 
         var services = context.RequestServices;
-        var user = await Accounts.FindAsync(services.GetRequiredService<Data.AuthServerDbContext>(), decided.SubjectId, context.RequestAborted)
+        var user = await Accounts.FindAsync(services.GetRequiredService<Data.AuthServerDbContext>(), services.GetRequiredService<Data.Stores.ReadAccounts>(),
+                decided.SubjectId, context.RequestAborted)
             ?? throw new InvalidOperationException("The approving account is gone.");
         var principal = AccountPrincipal.Create(user, decided.Scopes, clock.GetUtcNow(), services.GetRequiredService<IOptions<Hosting.TokenOptions>>().Value);
         // The approved code stays redeemable until the request's own end, not for a fresh global lifetime.

@@ -48,8 +48,9 @@ public static class OpenIddictSetup
         var scopes = new ScopeCatalog(builder.Configuration);
         var issuer = builder.Configuration.GetSection(AuthServerOptions.Section).Get<AuthServerOptions>()?.Issuer;
 
-        // The authorizations a request has read, shared by its token and authorization stores (Data/Stores).
+        // The authorizations and accounts a request has read with its tokens, shared by its stores and endpoints (Data/Stores).
         services.AddScoped<Data.Stores.ReadAuthorizations>();
+        services.AddScoped<Data.Stores.ReadAccounts>();
         services.AddOpenIddict()
             .AddCore(core =>
             {

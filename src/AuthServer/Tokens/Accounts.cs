@@ -12,13 +12,15 @@ public static class Accounts
         new((db, id, _) => db.Users.AsNoTracking().FirstOrDefault(u => u.Id == id));
 
     /// <summary>
-    /// The account as it is now, for an approval or a redemption to build its principal from: one compiled, untracked
-    /// query. <c>UserManager.FindByIdAsync</c> went through EF's query pipeline and change tracker on every login's two
-    /// reads, for an entity nothing there changes (docs/benchmarks.md).
+    /// The account as it is now, for an approval or a redemption to build its principal from: the row read with this
+    /// request's token when that token names it (<see cref="ReadAccounts"/>), or else one compiled, untracked query.
+    /// <c>UserManager.FindByIdAsync</c> went through EF's query pipeline and change tracker on every login's two reads,
+    /// for an entity nothing there changes (docs/benchmarks.md).
     /// </summary>
-    public static async Task<ApplicationUser?> FindAsync(AuthServerDbContext db, string? id, CancellationToken cancellationToken)
+    public static async Task<ApplicationUser?> FindAsync(AuthServerDbContext db, ReadAccounts read, string? id, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(id)) return null;
+        if (read.TryGet(id, out var known)) return known;
         await db.KeepOpenAsync(cancellationToken);
         return await ById.RunAsync(db, id, cancellationToken);
     }

@@ -33,8 +33,12 @@ public sealed class TokenReadTests : IDisposable
         statements.Count.ShouldBe(1);
     }
 
+    /// <summary>A statement that reads the accounts table alone, not joined to a token.</summary>
+    private static bool ReadsAnAccountAlone(string sql) =>
+        sql.Contains("FROM \"AspNetUsers\"", StringComparison.Ordinal) && !sql.Contains("\"OpenIddictTokens\"", StringComparison.Ordinal);
+
     [Fact]
-    public async Task A_refresh_grant_reads_its_linked_device_with_the_token()
+    public async Task A_refresh_grant_reads_its_linked_device_and_its_account_with_the_token()
     {
         var tokens = await _factory.SignInDeviceAsync();
         using var statements = new StatementCounter(_factory);
@@ -44,6 +48,36 @@ public sealed class TokenReadTests : IDisposable
 
         statements.EfStatements.ShouldContain(sql => sql.Contains("LEFT JOIN \"OpenIddictAuthorizations\"", StringComparison.Ordinal));
         statements.EfStatements.ShouldNotContain(sql => ReadsAnAuthorizationAlone(sql));
+        statements.EfStatements.ShouldNotContain(sql => ReadsAnAccountAlone(sql));
+    }
+
+    [Fact]
+    public async Task An_approval_reads_the_phones_account_with_the_phones_token()
+    {
+        var phone = await PhoneApp.SignInAsync(_factory);
+        var started = await _factory.CreateClient().StartAsync();
+        var scan = await phone.ScanOkAsync(started.Get("user_code"));
+        using var statements = new StatementCounter(_factory);
+
+        (await phone.ApproveAsync(scan.ScanId, scan.ConfirmTicket)).Status.ShouldBe(HttpStatusCode.NoContent);
+
+        statements.EfStatements.ShouldContain(sql => sql.Contains("LEFT JOIN \"AspNetUsers\"", StringComparison.Ordinal));
+        statements.EfStatements.ShouldNotContain(sql => ReadsAnAccountAlone(sql));
+    }
+
+    [Fact]
+    public async Task A_device_codes_redemption_reads_its_account_with_the_code()
+    {
+        var device = _factory.CreateClient();
+        var started = await device.StartAsync();
+        await _factory.DecideAsDemoUserAsync(started.Get("user_code"), approve: true);
+        using var statements = new StatementCounter(_factory);
+
+        var tokens = await device.PollAsync(started.Get("device_code"), "demo-tv");
+
+        tokens.Status.ShouldBe(HttpStatusCode.OK);
+        statements.EfStatements.ShouldContain(sql => sql.Contains("LEFT JOIN \"AspNetUsers\"", StringComparison.Ordinal));
+        statements.EfStatements.ShouldNotContain(sql => ReadsAnAccountAlone(sql));
     }
 
     public void Dispose() => _factory.Dispose();

@@ -18,7 +18,8 @@ namespace AuthServer.Data.Stores;
 /// <item>lookups by id and by reference id are compiled, untracked queries that read the token's authorization (its
 /// linked device) in the same statement, for OpenIddict's authorization entry validation, which follows every token
 /// validation (<see cref="ReadAuthorizations"/>): one statement where there were two, on every phone API call and
-/// every refresh grant;</item>
+/// every refresh grant; and the account the token's subject names, which an approval or a grant checks again before it
+/// issues anything (<see cref="ReadAccounts"/>);</item>
 /// <item>the application and authorization are the row's own foreign-key columns, never loaded to be linked.</item>
 /// </list>
 /// A token read in a request is remembered for the rest of that request (the store is scoped): OpenIddict reads the
@@ -31,17 +32,28 @@ namespace AuthServer.Data.Stores;
 /// </summary>
 public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCoreContext context,
     IOptionsMonitor<OpenIddictEntityFrameworkCoreOptions> options, AuthServerDbContext db,
-    Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock, ReadAuthorizations authorizations)
+    Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock, ReadAuthorizations authorizations, ReadAccounts accounts)
     : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
 {
     private static readonly CompiledLookup<TokenRow> ById =
-        new((db, id, _) => db.Tokens.AsNoTracking().Where(t => t.Id == id).Select(t => new TokenRow(t, t.Authorization)).FirstOrDefault());
+        new((db, id, _) => (from t in db.Tokens.AsNoTracking()
+                            where t.Id == id
+                            join u in db.Users.AsNoTracking() on t.Subject equals u.Id into accounts
+                            from u in accounts.DefaultIfEmpty()
+                            select new TokenRow(t, t.Authorization, u)).FirstOrDefault());
 
     private static readonly CompiledLookup<TokenRow> ByReferenceId =
-        new((db, id, _) => db.Tokens.AsNoTracking().Where(t => t.ReferenceId == id).Select(t => new TokenRow(t, t.Authorization)).FirstOrDefault());
+        new((db, id, _) => (from t in db.Tokens.AsNoTracking()
+                            where t.ReferenceId == id
+                            join u in db.Users.AsNoTracking() on t.Subject equals u.Id into accounts
+                            from u in accounts.DefaultIfEmpty()
+                            select new TokenRow(t, t.Authorization, u)).FirstOrDefault());
 
-    /// <summary>A token row and the authorization row its foreign key names (a LEFT JOIN: null when it has none).</summary>
-    private sealed record TokenRow(Token Token, Authorization? Authorization);
+    /// <summary>
+    /// A token row with the authorization row its foreign key names and the account its subject names (LEFT JOINs:
+    /// null when there is none; a client's own token names no account).
+    /// </summary>
+    private sealed record TokenRow(Token Token, Authorization? Authorization, ApplicationUser? Account);
 
     private readonly Dictionary<string, Token> _read = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Token> _readByReference = new(StringComparer.Ordinal);
@@ -201,6 +213,7 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         // authorizations, where the authorization store finds it.
         row.Token.Authorization = null;
         if (row.Authorization is { Id: not null } authorization) authorizations.RememberIfNew(authorization);
+        if (row.Account is { } account) accounts.Remember(account);
         return Remember(row.Token);
     }
 
