@@ -1,4 +1,5 @@
 using AuthServer.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
@@ -58,6 +59,14 @@ public static class GrantTransactionHandlers
         // A caller's own transaction, should there ever be one, already makes the grant one unit.
         if (db.Database.CurrentTransaction is not null) return;
         context.Transaction.Properties[TransactionProperty] = await db.BeginWriteAsync(context.CancellationToken);
+        // On PostgreSQL, writers of one linked device meet at its authorization row before any of its tokens. Logging a
+        // device out (refresh token reuse, the phone, an admin) revokes the authorization and then all its tokens in
+        // one transaction; a grant locks token rows (the redemption, a replaced successor's revocation). Without a
+        // common first lock the two took token rows in different orders and PostgreSQL broke the deadlock by failing
+        // one of them (a 503). A shared lock: grants of one device still run side by side; a logout waits for them, or
+        // they for it. SQLite has one writer at a time, so nothing can deadlock there.
+        if (!db.Database.IsSqlite() && context.Principal?.GetAuthorizationId() is { Length: > 0 } deviceId)
+            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM \"OpenIddictAuthorizations\" WHERE \"Id\" = {deviceId} FOR SHARE", context.CancellationToken);
     }
 
     /// <summary>Commits the grant's transaction once every token is generated and stored.</summary>
