@@ -35,19 +35,17 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
     Clients.ClientStore clients, IHttpContextAccessor http, TimeProvider clock, ReadAuthorizations authorizations, ReadAccounts accounts)
     : OpenIddictEntityFrameworkCoreTokenStore<Token, Application, Authorization, string>(cache, context, options)
 {
-    private static readonly CompiledLookup<TokenRow> ById =
-        new((db, id, _) => (from t in db.Tokens.AsNoTracking()
-                            where t.Id == id
-                            join u in db.Users.AsNoTracking() on t.Subject equals u.Id into accounts
-                            from u in accounts.DefaultIfEmpty()
-                            select new TokenRow(t, t.Authorization, u)).FirstOrDefault());
+    private static readonly CompiledLookup<TokenRow> ById = Lookup(nameof(Token.Id));
 
-    private static readonly CompiledLookup<TokenRow> ByReferenceId =
-        new((db, id, _) => (from t in db.Tokens.AsNoTracking()
-                            where t.ReferenceId == id
-                            join u in db.Users.AsNoTracking() on t.Subject equals u.Id into accounts
-                            from u in accounts.DefaultIfEmpty()
-                            select new TokenRow(t, t.Authorization, u)).FirstOrDefault());
+    private static readonly CompiledLookup<TokenRow> ByReferenceId = Lookup(nameof(Token.ReferenceId));
+
+    /// <summary>The token whose <paramref name="column"/> is the key, with its authorization and account.</summary>
+    private static CompiledLookup<TokenRow> Lookup(string column) =>
+        new((db, key, _) => (from t in db.Tokens.AsNoTracking()
+                             where EF.Property<string>(t, column) == key
+                             join u in db.Users.AsNoTracking() on t.Subject equals u.Id into accounts
+                             from u in accounts.DefaultIfEmpty()
+                             select new TokenRow(t, t.Authorization, u)).FirstOrDefault());
 
     /// <summary>
     /// A token row with the authorization row its foreign key names and the account its subject names (LEFT JOINs:
