@@ -8,7 +8,7 @@ using AuthServer.Bench;
 // every phase is bounded and the run stops by itself. Usage:
 //   dotnet run -c Release --project bench/AuthServer.Bench -- [--runs N] [--only poll,flows,...] [--seconds N]
 //     [--warmup N] [--smoke] [--out <file.json>] [--server <AuthServer.dll>] [--stock <StockOpenIddict.dll>] [--trivial <Trivial.dll>]
-//     [--server-env KEY=VALUE]... [--postgres <Npgsql connection string> [--nodes N] [--postgres-pid <postmaster pid>]]
+//     [--server-env KEY=VALUE]... [--idle-smaps <file>] [--postgres <Npgsql connection string> [--nodes N] [--postgres-pid <postmaster pid>]]
 var smoke = args.Contains("--smoke");
 // --postgres runs AuthServer on that PostgreSQL server instead of SQLite, in a database of its own for each run
 // (created by the server's migrations, dropped afterwards); --nodes N runs N AuthServer nodes on it, sharing it as
@@ -28,13 +28,16 @@ var serverDll = Argument("--server") ?? ReleaseBuild("src", "AuthServer");
 var stockDll = Argument("--stock") ?? ReleaseBuild("bench", "StockOpenIddict");
 var trivialDll = Argument("--trivial") ?? ReleaseBuild("bench", "Trivial");
 var output = Argument("--out");
+// --idle-smaps writes AuthServer's memory map at the idle measurement, each mapping with its resident size.
+var idleSmaps = Argument("--idle-smaps");
 // --server-env DOTNET_TieredPGO=0 (repeatable) starts AuthServer, and only AuthServer, with that environment variable:
 // runtime settings are compared on the server without changing the harness's own process or the baselines.
 var serverEnvironment = args.Zip(args.Skip(1)).Where(p => p.First == "--server-env" && p.Second.Contains('='))
     .Select(p => KeyValuePair.Create(p.Second[..p.Second.IndexOf('=')], p.Second[(p.Second.IndexOf('=') + 1)..])).ToList();
 // --runs 3 runs every phase three times, each time on freshly started servers, and prints the median of each figure.
 var runs = Math.Max(1, int.TryParse(Argument("--runs"), out var runCount) ? runCount : 1);
-// --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live).
+// --only flows,refresh runs just those phases (names: poll, flows, refresh, push, screens, live); a name of none of
+// them (--only idle) runs only the idle measurement every run begins with.
 var only = Argument("--only")?.Split(',').ToHashSet() ?? (postgres is null ? null : ["poll", "flows", "refresh"]);
 bool Runs(string phase) => only is null || only.Contains(phase);
 // --seconds N is the measured time of each server in the flows and refresh phases (default 10 s), taken in turns.
@@ -106,10 +109,11 @@ for (var run = 1; run <= runs; run++)
         await Task.Delay(TimeSpan.FromSeconds(smoke ? 0 : 2));
         results.Add(new Measure("idle server RSS, AuthServer", server.RssBytes() / 1048576.0, "MB",
             $"after start-up and the phone's sign-in, before any load{(nodes.Count > 1 ? "; the first node" : "")}"));
+        if (idleSmaps is not null) await File.WriteAllTextAsync(runs == 1 ? idleSmaps : $"{idleSmaps}.{run}", server.MemoryMap());
         if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
         if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
         if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));
-        if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 50));
+        if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 200));
         if (Runs("screens")) await PhaseAsync("screens", () => scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
         if (Runs("live")) await PhaseAsync("live", () => scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
         problems.AddRange(comparisons.Problems.Select(p => runs == 1 ? p : $"run {run}: {p}"));

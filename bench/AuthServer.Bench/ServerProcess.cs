@@ -191,6 +191,9 @@ public sealed class ServerProcess : IAsyncDisposable
         return 0;
     }
 
+    /// <summary>The server's memory map with each mapping's resident size (/proc/&lt;pid&gt;/smaps), to see what the RSS is made of.</summary>
+    public string MemoryMap() => File.ReadAllText($"/proc/{_process.Id}/smaps");
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

@@ -18,7 +18,7 @@ public enum DatabaseProvider
 /// <summary>
 /// Registers the database the configuration names: the pooled EF context (as <see cref="AuthServerDbContext"/>, the
 /// provider's own subclass underneath), the <see cref="StatementRunner"/> of the hot paths, and whatever only that
-/// provider needs. The SQLite write gate, lanes and pragmas are registered for SQLite alone, so PostgreSQL neither
+/// provider needs. The SQLite write gate, lanes, pragmas and checkpointer are registered for SQLite alone, so PostgreSQL neither
 /// queues on them nor pays for their interceptors.
 /// </summary>
 public static class DatabaseRegistration
@@ -63,6 +63,11 @@ public static class DatabaseRegistration
         if (lanes < 1) throw new InvalidOperationException("Storage:SqliteLanes must be at least 1.");
         services.AddSingleton(new SqliteLanes(connectionString, size: lanes));
         services.AddSingleton<StatementRunner, SqliteStatementRunner>();
+        // Checkpoints of the write-ahead log on a background thread, not in the commit that fills it.
+        services.AddSingleton(provider => new SqliteCheckpointer(provider.GetRequiredService<SqliteFile>(),
+            provider.GetRequiredService<SqliteWriteGate>(), connectionString,
+            provider.GetRequiredService<TimeProvider>(), provider.GetRequiredService<ILogger<SqliteCheckpointer>>()));
+        services.AddHostedService(provider => provider.GetRequiredService<SqliteCheckpointer>());
         // Pooled: contexts are reset and reused instead of built per request.
         services.AddDbContextPool<AuthServerDbContext, SqliteAuthServerDbContext>((provider, options) => options.UseSqlite(connectionString)
             .AddInterceptors(new SqlitePragmas(), provider.GetRequiredService<SqliteWriteGate>(), provider.GetRequiredService<AuditInterceptor>(),

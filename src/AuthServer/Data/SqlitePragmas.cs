@@ -16,8 +16,11 @@ namespace AuthServer.Data;
 /// </remarks>
 public sealed class SqlitePragmas : DbConnectionInterceptor
 {
-    /// <summary>What every connection to the file runs once (the lanes too).</summary>
-    public const string Statements = "PRAGMA synchronous=NORMAL;";
+    /// <summary>
+    /// What every connection to the file runs once (the lanes too). No automatic checkpoint: a commit that fills the log
+    /// would run it, and wait for its syncs, before returning; <see cref="SqliteCheckpointer"/> runs it in the background.
+    /// </summary>
+    public const string Statements = "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;";
 
     private readonly ConditionalWeakTable<object, object> _applied = new();
 
