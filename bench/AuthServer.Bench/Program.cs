@@ -113,7 +113,7 @@ for (var run = 1; run <= runs; run++)
         if (pollWithWrk) await PhaseAsync("poll", () => comparisons.PendingPollAsync(pairs: smoke ? 1 : 7, each: TimeSpan.FromSeconds(smoke ? 1 : 3), connections: workers, codes: smoke ? 8 : 64));
         if (Runs("flows")) await PhaseAsync("flows", () => comparisons.FullLoginsAsync(workers, duration, warmup));
         if (Runs("refresh")) await PhaseAsync("refresh", () => comparisons.RefreshGrantsAsync(workers, duration, warmup));
-        if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 200));
+        if (Runs("push")) await PhaseAsync("push", () => scenarios.ApproveToTokenAsync(samples: smoke ? 3 : 200, warmup: warmup == TimeSpan.Zero ? 0 : 200, pollingScreens: smoke ? 3 : 50));
         if (Runs("screens")) await PhaseAsync("screens", () => scenarios.ManyWaitingScreensAsync(screens: smoke ? 50 : 10_000, sampled: smoke ? 5 : 100));
         if (Runs("live")) await PhaseAsync("live", () => scenarios.ManyLiveRequestsAsync(few: 100, many: smoke ? 500 : 100_000, each: TimeSpan.FromSeconds(smoke ? 1 : 3)));
         problems.AddRange(comparisons.Problems.Select(p => runs == 1 ? p : $"run {run}: {p}"));

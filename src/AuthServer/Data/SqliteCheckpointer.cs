@@ -81,9 +81,10 @@ public sealed class SqliteCheckpointer(SqliteFile file, SqliteWriteGate gate, st
                 }
                 Checkpointed?.Invoke(copied);
             }
-            catch (SqliteException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                // A failed checkpoint loses nothing (the log keeps the commits); the next tick tries on a new connection.
+                // A failed checkpoint loses nothing (the log keeps the commits), and must not stop the server with it:
+                // the next interval tries again on a new connection.
                 logger.LogWarning(e, "SQLite checkpoint failed; trying again in {Interval}", Interval);
                 _connection?.Dispose();
                 _connection = null;
