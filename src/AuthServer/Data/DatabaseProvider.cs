@@ -18,8 +18,8 @@ public enum DatabaseProvider
 /// <summary>
 /// Registers the database the configuration names: the pooled EF context (as <see cref="AuthServerDbContext"/>, the
 /// provider's own subclass underneath), the <see cref="StatementRunner"/> of the hot paths, and whatever only that
-/// provider needs. The SQLite write gate, lanes, pragmas and checkpointer are registered for SQLite alone, so PostgreSQL neither
-/// queues on them nor pays for their interceptors.
+/// provider needs. The SQLite write gate, lanes, pragmas and checkpointer are registered for SQLite alone, so
+/// PostgreSQL neither queues on them nor pays for their interceptors.
 /// </summary>
 public static class DatabaseRegistration
 {
