@@ -49,6 +49,12 @@ public sealed class SqliteCheckpointer(SqliteFile file, SqliteWriteGate gate, st
 
     private SqliteConnection? _connection;
 
+    /// <summary>
+    /// The log's length at the last RESTART that finished. SQLite starts the log again at the next write, so until
+    /// then a PASSIVE checkpoint still reports that length, and another RESTART would take the gate for nothing.
+    /// </summary>
+    private long _restartedAt = -1;
+
     /// <summary>After each checkpoint, with what it found and did (tests, diagnostics).</summary>
     public event Action<Checkpoint>? Checkpointed;
 
@@ -71,13 +77,14 @@ public sealed class SqliteCheckpointer(SqliteFile file, SqliteWriteGate gate, st
             try
             {
                 var copied = Run("PASSIVE");
-                if (copied.LogPages >= RestartPages)
+                if (copied.LogPages >= RestartPages && copied.LogPages != _restartedAt)
                 {
                     // Once more first, for what was written during that copy, so the step that holds the writers back
                     // has only a few milliseconds' worth of pages to copy and sync.
                     Run("PASSIVE");
                     using var turn = await gate.EnterAsync(stoppingToken);
                     copied = Run("RESTART");
+                    _restartedAt = copied.Busy ? -1 : copied.LogPages;
                 }
                 Checkpointed?.Invoke(copied);
             }

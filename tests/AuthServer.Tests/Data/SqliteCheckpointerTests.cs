@@ -76,6 +76,12 @@ public sealed class SqliteCheckpointerTests(AuthServerFactory factory) : IClassF
         restarted.CopiedPages.ShouldBe(restarted.LogPages);
         restarted.Restart.ShouldBeTrue();
 
+        // With nothing written since, the log is still that long until the next write starts it again: the next
+        // interval copies nothing and leaves the writers alone.
+        var idle = await NextCheckpointAsync(checkpointer);
+        idle.LogPages.ShouldBe(restarted.LogPages);
+        idle.Restart.ShouldBeFalse();
+
         await using (var scope = factory.Services.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AuthServerDbContext>();
