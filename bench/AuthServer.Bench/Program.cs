@@ -46,6 +46,9 @@ var phaseSeconds = int.TryParse(Argument("--seconds"), out var seconds) ? second
 // OpenIddict's handlers are thousands of methods, and on two loaded cores the tiered JIT took 20-40 s to recompile the
 // hot ones (docs/benchmarks.md).
 var warmup = TimeSpan.FromSeconds(smoke ? 0 : int.TryParse(Argument("--warmup"), out var warm) ? warm : 30);
+// --workers N is the closed-loop concurrency of the flows and refresh phases and wrk's connections (default 32): at 2
+// the figures show what a unit of work costs without 32 of them contending for two cores.
+var workerCount = int.TryParse(Argument("--workers"), out var w) && w > 0 ? w : 32;
 
 var pollWithWrk = Runs("poll") && Wrk.Available();
 if (Runs("poll") && !pollWithWrk) Console.Error.WriteLine("wrk is not installed: skipping the request-rate comparison (apt-get install wrk)");
@@ -95,7 +98,7 @@ for (var run = 1; run <= runs; run++)
         var comparisons = new Comparisons(DeviceFlowServer.AuthServer(nodes, phone, database is null ? null : () => ServerProcess.LocalPostgresCpuTime(postmaster)),
             stockServer is null ? null : DeviceFlowServer.StockOpenIddict(stockServer), trivialApp);
         var scenarios = new Scenarios(server, phone);
-        var workers = smoke ? 4 : 32;
+        var workers = smoke ? 4 : workerCount;
         var duration = TimeSpan.FromSeconds(smoke ? 1 : phaseSeconds);
 
         async Task PhaseAsync(string phase, Func<Task<List<Measure>>> measure)

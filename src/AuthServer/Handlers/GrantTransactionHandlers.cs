@@ -18,9 +18,10 @@ namespace AuthServer.Handlers;
 /// <remarks>
 /// A device code's grant also moves its login request to Redeemed (<see cref="TokenHandlers.FollowRedemption"/>), on
 /// another connection (a lane), which on SQLite must take the same single writer: its transaction begins after that,
-/// so it holds the tokens' rows and the successor link but not the code's redemption. The transaction commits at the
-/// end of sign-in, or before the error of a rejected one (<see cref="CommitRejected"/>); a sign-in that throws rolls it
-/// back with the request's scope.
+/// so it holds the tokens' rows and the successor link but not the code's redemption. A refresh grant's begins earlier,
+/// at the count of the token's presentation (<see cref="RefreshReuseHandlers.CountPresentations"/>), so that the count
+/// is in it too: one commit per refresh grant, not two. The transaction commits at the end of sign-in, or before the
+/// error of a rejected request (<see cref="CommitRejected"/>); a request that throws rolls it back with its scope.
 /// </remarks>
 public static class GrantTransactionHandlers
 {
@@ -37,7 +38,7 @@ public static class GrantTransactionHandlers
             .Build();
 
         public ValueTask HandleAsync(ProcessSignInContext context) =>
-            context.Request.IsDeviceCodeGrantType() ? ValueTask.CompletedTask : BeginAsync(db, context);
+            context.Request.IsDeviceCodeGrantType() ? ValueTask.CompletedTask : BeginAsync(db, context.Transaction, context.Principal?.GetAuthorizationId(), context.CancellationToken);
     }
 
     /// <summary>The device code grant: the transaction begins once its login request has moved to Redeemed.</summary>
@@ -51,22 +52,37 @@ public static class GrantTransactionHandlers
             .Build();
 
         public ValueTask HandleAsync(ProcessSignInContext context) =>
-            context.Request.IsDeviceCodeGrantType() ? BeginAsync(db, context) : ValueTask.CompletedTask;
+            context.Request.IsDeviceCodeGrantType() ? BeginAsync(db, context.Transaction, context.Principal?.GetAuthorizationId(), context.CancellationToken) : ValueTask.CompletedTask;
     }
 
-    private static async ValueTask BeginAsync(AuthServerDbContext db, ProcessSignInContext context)
+    /// <summary>
+    /// Begins the grant's transaction, unless one is open already (a refresh grant's, begun at its count, or a
+    /// caller's own, which already makes the grant one unit). <paramref name="deviceId"/> is the linked device the
+    /// grant's tokens belong to.
+    /// </summary>
+    internal static async ValueTask BeginAsync(AuthServerDbContext db, OpenIddictServerTransaction transaction, string? deviceId,
+        CancellationToken cancellationToken)
     {
-        // A caller's own transaction, should there ever be one, already makes the grant one unit.
         if (db.Database.CurrentTransaction is not null) return;
-        context.Transaction.Properties[TransactionProperty] = await db.BeginWriteAsync(context.CancellationToken);
+        transaction.Properties[TransactionProperty] = await db.BeginWriteAsync(cancellationToken);
         // On PostgreSQL, writers of one linked device meet at its authorization row before any of its tokens. Logging a
         // device out (refresh token reuse, the phone, an admin) revokes the authorization and then all its tokens in
         // one transaction; a grant locks token rows (the redemption, a replaced successor's revocation). Without a
         // common first lock the two took token rows in different orders and PostgreSQL broke the deadlock by failing
         // one of them (a 503). A shared lock: grants of one device still run side by side; a logout waits for them, or
         // they for it. SQLite has one writer at a time, so nothing can deadlock there.
-        if (!db.Database.IsSqlite() && context.Principal?.GetAuthorizationId() is { Length: > 0 } deviceId)
-            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM \"OpenIddictAuthorizations\" WHERE \"Id\" = {deviceId} FOR SHARE", context.CancellationToken);
+        if (!db.Database.IsSqlite() && deviceId is { Length: > 0 })
+            await db.Database.ExecuteSqlAsync($"SELECT 1 FROM \"OpenIddictAuthorizations\" WHERE \"Id\" = {deviceId} FOR SHARE", cancellationToken);
+    }
+
+    /// <summary>
+    /// Gives up the grant's transaction before its request is refused with work of its own to do in a transaction of its
+    /// own (logging a device out for refresh token reuse). Only for a transaction that has written nothing worth keeping.
+    /// </summary>
+    internal static async ValueTask AbandonAsync(OpenIddictServerTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (!transaction.Properties.Remove(TransactionProperty, out var value) || value is not IDbContextTransaction open) return;
+        await using (open) await open.RollbackAsync(cancellationToken);
     }
 
     /// <summary>Commits the grant's transaction once every token is generated and stored.</summary>

@@ -32,6 +32,10 @@ public static class RefreshReuseHandlers
         public async ValueTask HandleAsync(ProcessAuthenticationContext context)
         {
             if (context.RefreshTokenPrincipal?.GetTokenId() is not { } tokenId) return;
+            // The grant's transaction begins here, so the count commits with the redemption and the new tokens: one
+            // commit per grant. A presentation refused later in the request still counts (it commits before the error,
+            // GrantTransactionHandlers.CommitRejected); one that fails on the way is not counted, and may be retried.
+            await GrantTransactionHandlers.BeginAsync(db, context.Transaction, context.RefreshTokenPrincipal.GetAuthorizationId(), context.CancellationToken);
             // The common case, a first use, is one statement: the row's key lets one of concurrent first uses in.
             if (await FirstUseAsync(db, tokenId, context.CancellationToken))
             {
@@ -54,6 +58,9 @@ public static class RefreshReuseHandlers
                 return;
             }
 
+            // Reuse. Nothing was written in the grant's transaction (the insert found the row, the count matched none),
+            // and the logout takes the device's row first in a transaction of its own, with its audit event.
+            await GrantTransactionHandlers.AbandonAsync(context.Transaction, context.CancellationToken);
             var authorizationId = context.RefreshTokenPrincipal.GetAuthorizationId();
             await EndForReuseAsync(db, authorizations, tokens, authorizationId, context.RefreshTokenPrincipal.GetClaim(Claims.Subject), context.ClientId,
                 $"A rotated refresh token was presented again beyond its one retry; device {authorizationId} logged out.", clock, context.CancellationToken);

@@ -12,9 +12,10 @@ using OpenIddict.Server;
 namespace AuthServer.Tests.Protocol;
 
 /// <summary>
-/// A refresh grant's writes commit as one (<c>GrantTransactionHandlers</c>): the redemption of the presented token, the
-/// new access and refresh tokens with the audit event, and the link to the successor. A failure at the last of them
-/// must leave nothing of the others behind, and the client's retry must then succeed as a first use would.
+/// A refresh grant's writes commit as one (<c>GrantTransactionHandlers</c>): the count of the presented token's uses
+/// (RFC 9700 §4.14.2), its redemption, the new access and refresh tokens with the audit event, and the link to the
+/// successor. A failure at the last of them must leave nothing of the others behind, and the client's retry must then
+/// succeed as a first use would.
 /// </summary>
 public abstract class GrantTransactionTests(DatabaseProvider provider)
 {
@@ -116,16 +117,17 @@ public abstract class GrantTransactionTests(DatabaseProvider provider)
         again.Error.ShouldBe("invalid_grant");
     }
 
-    private static async Task<(long Tokens, long Events, string? Status)> StateAsync(AuthServerFactory server, string tokenId)
+    private static async Task<(long Tokens, long Events, string? Status, long Presentations)> StateAsync(AuthServerFactory server, string tokenId)
     {
         await using var connection = await server.OpenDatabaseAsync();
         return (await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"OpenIddictTokens\""),
             await connection.ScalarAsync<long>("SELECT COUNT(*) FROM \"AuditEvents\""),
-            await connection.ScalarAsync<string>("SELECT \"Status\" FROM \"OpenIddictTokens\" WHERE \"Id\" = @id", ("id", tokenId)));
+            await connection.ScalarAsync<string>("SELECT \"Status\" FROM \"OpenIddictTokens\" WHERE \"Id\" = @id", ("id", tokenId)),
+            await connection.ScalarAsync<long>("SELECT COALESCE(MAX(\"Presentations\"), 0) FROM \"RefreshTokenUses\" WHERE \"TokenId\" = @id", ("id", tokenId)));
     }
 
     [Fact]
-    public async Task A_refresh_grant_that_fails_at_its_last_write_leaves_no_token_event_or_redemption_and_its_retry_succeeds()
+    public async Task A_refresh_grant_that_fails_at_its_last_write_leaves_no_token_event_redemption_or_count_and_its_retry_succeeds()
     {
         var faults = new FailSuccessorLink();
         using var server = new Server(provider, faults);
@@ -135,6 +137,7 @@ public abstract class GrantTransactionTests(DatabaseProvider provider)
         var tokenId = await OnlyRefreshTokenIdAsync(server);
         var before = await StateAsync(server, tokenId);
         before.Status.ShouldBe("valid");
+        before.Presentations.ShouldBe(0);
 
         faults.Armed = true;
         var failed = await device.RefreshAsync(presented);
@@ -143,13 +146,17 @@ public abstract class GrantTransactionTests(DatabaseProvider provider)
         faults.Failed.ShouldBe(1);
         failed.Status.ShouldBe(HttpStatusCode.InternalServerError);
         failed.Error.ShouldBe("server_error");
-        // Nothing of the grant stayed: no new access or refresh token row, no "token issued" event, the token unredeemed.
+        // Nothing of the grant stayed: no new access or refresh token row, no "token issued" event, the token unredeemed,
+        // its use not counted.
         (await StateAsync(server, tokenId)).ShouldBe(before);
 
         var retried = await device.RefreshAsync(presented);
 
         retried.Status.ShouldBe(HttpStatusCode.OK, retried.Json.ToString());
-        (await StateAsync(server, tokenId)).Status.ShouldBe("redeemed");
+        var after = await StateAsync(server, tokenId);
+        after.Status.ShouldBe("redeemed");
+        // Counted once, as a first use: the failed try left no count that would have made this its one retry.
+        after.Presentations.ShouldBe(1);
         (await device.RefreshAsync(retried.Get("refresh_token"))).Status.ShouldBe(HttpStatusCode.OK);
     }
 
