@@ -75,7 +75,7 @@ public static class RefreshReuseHandlers
         string? deviceId, string? userId, string? clientId, string detail, TimeProvider clock, CancellationToken cancellationToken)
     {
         await using var write = await db.BeginWriteAsync(cancellationToken);
-        if (deviceId is not null) await Tokens.LinkedDevices.EndAsync(authorizations, tokens, deviceId, cancellationToken);
+        if (deviceId is not null) await Tokens.LinkedDevices.EndAsync(db, authorizations, tokens, deviceId, cancellationToken);
         Audit.Add(db, Audit.RefreshTokenReuse, clock.GetUtcNow(), userId, clientId, detail);
         await db.SaveChangesAsync(cancellationToken);
         await write.CommitAsync(cancellationToken);
@@ -86,6 +86,32 @@ public static class RefreshReuseHandlers
         await db.Database.ExecuteSqlAsync(
             $"INSERT INTO \"RefreshTokenUses\" (\"TokenId\", \"Presentations\") VALUES ({tokenId}, 1) ON CONFLICT DO NOTHING",
             cancellationToken) == 1;
+
+    /// <summary>
+    /// OpenIddict redeems a presented refresh token and goes on whatever the outcome, since a concurrent use may have
+    /// won the write (the count above decides about those). A token revoked in between, by its device's logout after
+    /// the grant had validated it, also loses that write, and the grant then issued tokens to a logged-out device. When
+    /// the redemption was lost, the row is read again, now that the grant's transaction holds the device's row
+    /// (PostgreSQL) or the writer (SQLite): a revoked token is refused (RFC 6749 §5.2 <c>invalid_grant</c>).
+    /// </summary>
+    public sealed class RefuseRevokedDuringGrant(IOpenIddictTokenManager tokens, IOpenIddictTokenStore<Data.Entities.Token> store)
+        : IOpenIddictServerHandler<ProcessSignInContext>
+    {
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+            .AddFilter<OpenIddictServerHandlerFilters.RequireTokenRequest>()
+            .UseScopedHandler<RefuseRevokedDuringGrant>()
+            .SetOrder(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor.Order + 1)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        public async ValueTask HandleAsync(ProcessSignInContext context)
+        {
+            if (!context.Request.IsRefreshTokenGrantType() || tokens is not Data.Stores.TokenManager { LostRedemption: { } tokenId }) return;
+            // The store forgot the row when its write failed: this reads it from the database.
+            if (await store.FindByIdAsync(tokenId, context.CancellationToken) is not { Status: not Statuses.Revoked })
+                context.Reject(Errors.InvalidGrant, "The refresh token was revoked.");
+        }
+    }
 
     private sealed record Seen(int Presentations, string? SuccessorId, bool SuccessorUsed);
 

@@ -13,7 +13,7 @@ public static class RevocationHandlers
     /// linked device here, so revoking its refresh token logs the device out; OpenIddict alone would revoke only that
     /// one token.
     /// </summary>
-    public sealed class LogOutTheDevice(IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
+    public sealed class LogOutTheDevice(Data.AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
         : IOpenIddictServerHandler<HandleRevocationRequestContext>
     {
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleRevocationRequestContext>()
@@ -27,7 +27,7 @@ public static class RevocationHandlers
             if (context.IsRejected || context.GenericTokenPrincipal is not { } principal
                 || !principal.HasTokenType(TokenTypeIdentifiers.RefreshToken) || principal.GetAuthorizationId() is not { } deviceId)
                 return;
-            await Tokens.LinkedDevices.EndAsync(authorizations, tokens, deviceId, context.CancellationToken);
+            await Tokens.LinkedDevices.EndAsync(db, authorizations, tokens, deviceId, context.CancellationToken);
         }
     }
 }

@@ -45,6 +45,7 @@ public static class ServerHandlers
         server.AddEventHandler(TokenHandlers.RefreshWithTheBoundKey.Descriptor);
         server.AddEventHandler(TokenHandlers.RefreshWithinTheGrantedScopes.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.CountPresentations.Descriptor);
+        server.AddEventHandler(RefreshReuseHandlers.RefuseRevokedDuringGrant.Descriptor);
         server.AddEventHandler(RefreshReuseHandlers.LinkSuccessor.Descriptor);
         server.AddEventHandler(TokenHandlers.FollowRedemption.Descriptor);
         // One transaction for each grant's writes.

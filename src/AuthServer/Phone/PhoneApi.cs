@@ -144,10 +144,10 @@ public static class PhoneApi
     }
 
     public static async Task<Results<NoContent, ProblemHttpResult>> LogOutDeviceAsync(
-        string id, HttpContext context, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
+        string id, HttpContext context, AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
     {
         var token = PhoneTokenFilter.TokenOf(context);
-        return await LinkedDevices.LogOutAsync(authorizations, tokens, id, token.Subject, context.RequestAborted)
+        return await LinkedDevices.LogOutAsync(db, authorizations, tokens, id, token.Subject, context.RequestAborted)
             ? TypedResults.NoContent()
             : Problem(StatusCodes.Status404NotFound, "Unknown device", "This account has no such signed-in device.");
     }

@@ -344,7 +344,7 @@ public abstract class RevocationAndIntrospectionTests(AuthServerFactory factory)
         await using (var scope = factory.Services.CreateAsyncScope())
         {
             var services = scope.ServiceProvider;
-            (await LinkedDevices.LogOutAsync(services.GetRequiredService<IOpenIddictAuthorizationManager>(),
+            (await LinkedDevices.LogOutAsync(services.GetRequiredService<AuthServer.Data.AuthServerDbContext>(), services.GetRequiredService<IOpenIddictAuthorizationManager>(),
                 services.GetRequiredService<IOpenIddictTokenManager>(), deviceId, userId: null, CancellationToken.None)).ShouldBeTrue();
         }
 

@@ -53,8 +53,18 @@ public sealed class TokenManager(IOpenIddictTokenCache<Token> cache, ILogger<Ope
         }
     }
 
-    public override async ValueTask<bool> TryRedeemAsync(Token token, CancellationToken cancellationToken = default) =>
-        await base.TryRedeemAsync(token, cancellationToken) || ThrowOutage();
+    public override async ValueTask<bool> TryRedeemAsync(Token token, CancellationToken cancellationToken = default)
+    {
+        if (await base.TryRedeemAsync(token, cancellationToken) || ThrowOutage()) return true;
+        LostRedemption = token.Id;
+        return false;
+    }
+
+    /// <summary>
+    /// The token whose redemption this request lost to another write of its row, or null. OpenIddict goes on with a
+    /// refresh grant whose redemption failed; <see cref="Handlers.RefreshReuseHandlers.RefuseRevokedDuringGrant"/> looks.
+    /// </summary>
+    public string? LostRedemption { get; private set; }
 
     public override async ValueTask<bool> TryRevokeAsync(Token token, CancellationToken cancellationToken = default) =>
         await base.TryRevokeAsync(token, cancellationToken) || ThrowOutage();

@@ -172,28 +172,40 @@ public sealed class TokenStore(IMemoryCache cache, IOpenIddictEntityFrameworkCor
         await base.DeleteAsync(token, cancellationToken);
     }
 
-    // Bulk revocations change rows behind the remembered entities: forget them.
-    public override async ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
+    // Bulk revocations change rows behind the remembered entities: forget them. They also renew each row's concurrency
+    // token, which OpenIddict's set only the status of: a request that read a token before a device's logout could
+    // otherwise still redeem it afterwards (its UPDATE checks the concurrency token alone), writing "redeemed" over
+    // "revoked" and issuing tokens to a device already logged out (GrantTransactionTests).
+    public override ValueTask<long> RevokeByAuthorizationIdAsync(string identifier, CancellationToken cancellationToken)
     {
-        await WriteDeferredAsync(cancellationToken);
-        Forget();
-        return await base.RevokeByAuthorizationIdAsync(identifier, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        return RevokeWhereAsync(t => t.AuthorizationId == identifier, cancellationToken);
     }
 
-    public override async ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
+    public override ValueTask<long> RevokeByApplicationIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
-        await WriteDeferredAsync(cancellationToken);
-        Forget();
-        return await base.RevokeByApplicationIdAsync(identifier, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        return RevokeWhereAsync(t => t.ApplicationId == identifier, cancellationToken);
     }
 
-    public override async ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
+    public override ValueTask<long> RevokeBySubjectAsync(string subject, CancellationToken cancellationToken = default)
     {
-        await WriteDeferredAsync(cancellationToken);
-        Forget();
-        return await base.RevokeBySubjectAsync(subject, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        return RevokeWhereAsync(t => t.Subject == subject, cancellationToken);
     }
 
+    private async ValueTask<long> RevokeWhereAsync(System.Linq.Expressions.Expression<Func<Token, bool>> filter, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        await WriteDeferredAsync(cancellationToken);
+        Forget();
+        var renewed = Guid.NewGuid().ToString();
+        return await db.Tokens.Where(filter).Where(t => t.Status != OpenIddictConstants.Statuses.Revoked)
+            .ExecuteUpdateAsync(u => u.SetProperty(t => t.Status, OpenIddictConstants.Statuses.Revoked)
+                .SetProperty(t => t.ConcurrencyToken, renewed), cancellationToken);
+    }
+
+    // The filtered revocation stays OpenIddict's (it sets only the status); forgetting the remembered tokens is enough for it.
     public override async ValueTask<long> RevokeAsync(string? subject, string? client, string? status, string? type, CancellationToken cancellationToken = default)
     {
         await WriteDeferredAsync(cancellationToken);

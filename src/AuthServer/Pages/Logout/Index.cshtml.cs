@@ -20,7 +20,8 @@ namespace AuthServer.Pages.Logout;
 /// </summary>
 [IgnoreAntiforgeryToken]
 public sealed class IndexModel(
-    SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery, IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens)
+    SignInManager<ApplicationUser> signIn, IAntiforgery antiforgery, Data.AuthServerDbContext db, IOpenIddictAuthorizationManager authorizations,
+    IOpenIddictTokenManager tokens)
     : PageModel
 {
     private const string ConfirmField = "confirm";
@@ -70,7 +71,7 @@ public sealed class IndexModel(
         {
             // A browser signed in by a QR scan is a linked device of its own; signing out logs it out too.
             if (WebSignIn.BrowserSession.DeviceOf(User) is { } device)
-                await Tokens.LinkedDevices.LogOutAsync(authorizations, tokens, device, signIn.UserManager.GetUserId(User), HttpContext.RequestAborted);
+                await Tokens.LinkedDevices.LogOutAsync(db, authorizations, tokens, device, signIn.UserManager.GetUserId(User), HttpContext.RequestAborted);
             // A new security stamp makes every copy of this session's cookie fail Identity's stamp check (within
             // AdminAccess.SessionCheckInterval), not just the one this browser deletes now: a stolen cookie dies with
             // the sign-out. The account's other browser sessions end with it.

@@ -27,7 +27,7 @@ public sealed class IndexModel(
     public async Task<IActionResult> OnPostLogOutAsync(string id)
     {
         var device = (await LinkedDevices.ActiveOfAsync(db, UserId, HttpContext.RequestAborted)).FirstOrDefault(d => d.Id == id);
-        if (device is not null && await LinkedDevices.LogOutAsync(authorizations, tokens, id, UserId, HttpContext.RequestAborted))
+        if (device is not null && await LinkedDevices.LogOutAsync(db, authorizations, tokens, id, UserId, HttpContext.RequestAborted))
             LoggedOut = device.Name;
         await OnGetAsync();
         return Page();

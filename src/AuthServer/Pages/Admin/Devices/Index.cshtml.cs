@@ -75,7 +75,7 @@ public sealed class IndexModel(
             .Select(a => new { a.DeviceName, a.Subject, a.Application!.ClientId }).FirstOrDefaultAsync(cancellationToken);
         Problem = await AdminChange.RunAsync(db, async () =>
         {
-            if (device is null || !await LinkedDevices.LogOutAsync(authorizations, tokens, id, userId: null, cancellationToken))
+            if (device is null || !await LinkedDevices.LogOutAsync(db, authorizations, tokens, id, userId: null, cancellationToken))
                 return "That device was already logged out.";
             Data.Audit.Add(db, Data.Audit.DeviceRevoked, clock.GetUtcNow(), device.Subject, device.ClientId,
                 $"{device.DeviceName} ({id}) revoked by an admin: its refresh and access tokens stop working.");

@@ -120,7 +120,7 @@ public sealed class DetailsModel(
         if (!stamp.Succeeded) return Describe(stamp);
         var devices = await db.Authorizations.Where(a => a.Subject == user.Id && a.Type == AuthorizationTypes.AdHoc && a.Status == Statuses.Valid)
             .Select(a => a.Id!).ToListAsync(HttpContext.RequestAborted);
-        foreach (var device in devices) await LinkedDevices.EndAsync(authorizations, tokens, device, HttpContext.RequestAborted);
+        foreach (var device in devices) await LinkedDevices.EndAsync(db, authorizations, tokens, device, HttpContext.RequestAborted);
         Audit(Data.Audit.UserSignedOutEverywhere, $"{user.Email}: security stamp rotated, {devices.Count} linked devices logged out.");
         return null;
     }, "Signed out everywhere: every linked device is logged out, and browser sessions end within a minute.");
