@@ -15,4 +15,11 @@ public static class WriteTransactions
         db.Database.AutoSavepointsEnabled = false;
         return db.Database.BeginTransactionAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// <see cref="BeginWriteAsync"/> unless the context is already in a transaction (the caller's), in which case the
+    /// work joins it and null is returned: the caller commits.
+    /// </summary>
+    public static async Task<IDbContextTransaction?> BeginWriteUnlessOpenAsync(this AuthServerDbContext db, CancellationToken cancellationToken) =>
+        db.Database.CurrentTransaction is null ? await db.BeginWriteAsync(cancellationToken) : null;
 }

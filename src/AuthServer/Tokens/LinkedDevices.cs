@@ -44,6 +44,12 @@ public static class LinkedDevices
     /// Logs a device out: its authorization is revoked and so is every token issued to it. With
     /// <paramref name="userId"/>, only that user's device. False when there was none to log out.
     /// </summary>
+    /// <remarks>
+    /// The device's row and then its tokens, in one transaction (the caller's, when it has one). On PostgreSQL the row's
+    /// lock is then held until the tokens are revoked, and a refresh grant of the device takes a shared lock on that row
+    /// before it locks any token (<see cref="Handlers.GrantTransactionHandlers"/>): a grant in flight finishes first and
+    /// its new tokens are revoked with the others, one that comes later waits and then finds its token revoked.
+    /// </remarks>
     public static async Task<bool> LogOutAsync(AuthServerDbContext db,
         IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, string deviceId, string? userId, CancellationToken cancellationToken)
     {
@@ -51,7 +57,7 @@ public static class LinkedDevices
             || authorization.Type != AuthorizationTypes.AdHoc || authorization.Status != Statuses.Valid
             || (userId is not null && authorization.Subject != userId))
             return false;
-        await using var write = await BeginUnlessOpenAsync(db, cancellationToken);
+        await using var write = await db.BeginWriteUnlessOpenAsync(cancellationToken);
         if (!await authorizations.TryRevokeAsync(authorization, cancellationToken)) return false;
         await tokens.RevokeByAuthorizationIdAsync(deviceId, cancellationToken);
         if (write is not null) await write.CommitAsync(cancellationToken);
@@ -65,23 +71,13 @@ public static class LinkedDevices
     public static async Task EndAsync(AuthServerDbContext db,
         IOpenIddictAuthorizationManager authorizations, IOpenIddictTokenManager tokens, string deviceId, CancellationToken cancellationToken)
     {
-        await using var write = await BeginUnlessOpenAsync(db, cancellationToken);
+        await using var write = await db.BeginWriteUnlessOpenAsync(cancellationToken);
         if (await authorizations.FindByIdAsync(deviceId, cancellationToken) is { } authorization)
             await authorizations.TryRevokeAsync(authorization, cancellationToken);
         await tokens.RevokeByAuthorizationIdAsync(deviceId, cancellationToken);
         if (write is not null) await write.CommitAsync(cancellationToken);
     }
 
-    /// <summary>
-    /// The device's row and then its tokens, in one transaction (the caller's, when it has one). On PostgreSQL the
-    /// row's lock is then held until the tokens are revoked, and a refresh grant of the device takes a shared lock on
-    /// that row before it locks any token (<see cref="Handlers.GrantTransactionHandlers"/>): a grant in flight finishes
-    /// first and its new tokens are revoked with the others, one that comes later waits and then finds its token
-    /// revoked, and the two never lock the device's tokens in opposite orders (a deadlock PostgreSQL broke with a 503).
-    /// </summary>
-    private static async Task<Microsoft.EntityFrameworkCore.Storage.IDbContextTransaction?> BeginUnlessOpenAsync(AuthServerDbContext db,
-        CancellationToken cancellationToken) =>
-        db.Database.CurrentTransaction is null ? await db.BeginWriteAsync(cancellationToken) : null;
 
     /// <summary>How stale the device list's "last used" may be: a device refreshing often is written once a minute.</summary>
     public static readonly TimeSpan TouchResolution = TimeSpan.FromMinutes(1);
