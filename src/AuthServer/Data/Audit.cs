@@ -23,6 +23,7 @@ public static class Audit
     public const string SignInSucceeded = "sign_in.succeeded";
     public const string SignInFailed = "sign_in.failed";
     public const string LockedOut = "account.locked_out";
+    public const string AccountRegistered = "account.registered";
 
     // A login request (written by the database triggers, which spell the same names).
     public const string LoginRequestScanned = "login_request.scanned";
@@ -65,6 +66,7 @@ public static class Audit
         new(SignInSucceeded, "Sign-in succeeded"),
         new(SignInFailed, "Sign-in failed", IsFailure: true),
         new(LockedOut, "Account locked out", IsFailure: true),
+        new(AccountRegistered, "Account registered"),
         new(LoginRequestScanned, "Login request scanned"),
         new(LoginRequestApproved, "Login request approved"),
         new(LoginRequestDenied, "Login request denied", IsFailure: true),

@@ -104,7 +104,7 @@ public abstract class AuthServerDbContext(DbContextOptions options)
         conventions.Properties<DateTimeOffset?>().HaveConversion<UnixMillisecondsConverter>();
     }
 
-    private sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
+    internal sealed class UnixMillisecondsConverter() : ValueConverter<DateTimeOffset, long>(
         value => value.ToUnixTimeMilliseconds(),
         value => DateTimeOffset.FromUnixTimeMilliseconds(value));
 }

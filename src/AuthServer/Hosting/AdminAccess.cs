@@ -41,8 +41,9 @@ public static class AdminAccess
         var services = builder.Services;
         services.AddOptions<AdminOptions>().BindConfiguration(AdminOptions.Section);
         services.AddAuthorizationBuilder().AddPolicy(Policy, policy => policy.RequireAuthenticatedUser().RequireRole(Role));
-        // Every page under Pages/Admin, present and future, needs the role: no page can forget its attribute.
-        services.Configure<RazorPagesOptions>(options => options.Conventions.AuthorizeFolder(PagesFolder, Policy));
+        // Every page under Pages/Admin, present and future, needs the role: no page can forget its attribute. After
+        // Razor Pages' own set-up, which replaces the convention collection, whichever is registered first.
+        services.PostConfigure<RazorPagesOptions>(options => options.Conventions.AuthorizeFolder(PagesFolder, Policy));
         services.ConfigureApplicationCookie(options => options.Events.OnRedirectToAccessDenied = context =>
             ErrorPage.WriteAsync(context.HttpContext, StatusCodes.Status403Forbidden, "Not for this account",
                 "This page is for administrators. Your account is signed in, but it does not have the admin role.",

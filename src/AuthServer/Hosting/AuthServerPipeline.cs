@@ -20,8 +20,6 @@ public static class AuthServerPipeline
         app.UsePendingPollShortcut();
         // The push stream too: what routing and authentication leave on a request, it would hold for minutes.
         app.UseDeviceEventsStream();
-        // Before authorization, so an unsupported page is not found rather than a redirect to sign in.
-        app.UseIdentityPagesWeServe(app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthServerOptions>>().Value.AllowSelfRegistration);
         app.UseRouting();
         app.UseCors();
         // OpenIddict answers these itself, inside the authentication middleware, so no endpoint carries their CORS

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Identity;
 using System.Net;
 using AuthServer.Clients;
 using AuthServer.Cluster;
@@ -100,7 +101,7 @@ public static class AuthServerServices
 
     private static void AddIdentity(WebApplicationBuilder builder)
     {
-        builder.Services.AddDefaultIdentity<ApplicationUser>(options =>
+        builder.Services.AddIdentity<ApplicationUser, Microsoft.AspNetCore.Identity.IdentityRole>(options =>
             {
                 options.SignIn.RequireConfirmedAccount = false;
                 options.User.RequireUniqueEmail = true;
@@ -109,13 +110,15 @@ public static class AuthServerServices
                 options.Lockout.MaxFailedAccessAttempts = 5;
                 options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
             })
-            .AddRoles<Microsoft.AspNetCore.Identity.IdentityRole>()
+            .AddDefaultTokenProviders()
             .AddEntityFrameworkStores<AuthServerDbContext>()
             // Lockout on the server's clock, as every other time the server keeps.
             .AddUserManager<Areas.Identity.ServerClockUserManager>();
 
         builder.Services.ConfigureApplicationCookie(options =>
         {
+            // The sign-in page lives where Identity's pages do (Areas/Identity); Identity's own default is /Account/Login.
+            options.LoginPath = "/Identity/Account/Login";
             options.Cookie.Name = "authserver.session";
             options.Cookie.HttpOnly = true;
             options.Cookie.SameSite = SameSiteMode.Lax;

@@ -27,7 +27,18 @@ public static class AuthServerStartup
         }
         await app.Services.GetRequiredService<ClientStore>().ReloadAsync();
         await app.Services.GetRequiredService<SigningKeyStore>().InitializeAsync();
+        app.Lifetime.ApplicationStarted.Register(ReturnStartupMemory);
     }
+
+    /// <summary>
+    /// Start-up allocates what no request uses again: the migrations' models and SQL, the model's building, the first
+    /// compilation of each query, the configuration's parsing. An idle server makes no garbage that would trigger a
+    /// collection, so that memory stayed resident for the life of the process, about 10 MB (docs/benchmarks.md). One
+    /// full, compacting collection once the server listens returns it to the operating system; it runs once, before
+    /// load, and costs a few milliseconds.
+    /// </summary>
+    private static void ReturnStartupMemory() =>
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
 
     private static async Task SeedDemoUserAsync(IServiceProvider services, ILogger logger)
     {

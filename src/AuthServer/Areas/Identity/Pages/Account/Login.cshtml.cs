@@ -7,18 +7,20 @@ using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using AuthServer.Hosting;
 
 namespace AuthServer.Areas.Identity.Pages.Account;
 
 /// <summary>
-/// Replaces the Identity UI sign-in page, whose default does not count failed attempts: here every wrong password
+/// The sign-in page. Unlike the Identity UI package's, whose default does not count failed attempts, every wrong password
 /// counts towards lockout, so passwords cannot be guessed online. Every attempt is audited, in the same save as the
 /// failure count or lockout it changes.
 /// </summary>
 [AllowAnonymous]
 public sealed class LoginModel(
     SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, IUserStore<ApplicationUser> userStore,
-    AuthServerDbContext db, TimeProvider clock, ILogger<LoginModel> logger) : PageModel
+    AuthServerDbContext db, TimeProvider clock, ILogger<LoginModel> logger, IOptions<AuthServerOptions> options) : PageModel
 {
     public sealed class InputModel
     {
@@ -38,6 +40,9 @@ public sealed class LoginModel(
     public string? ReturnUrl { get; set; }
 
     public string? Problem { get; private set; }
+
+    /// <summary>Whether the page offers the sign-up page (<c>AuthServer:AllowSelfRegistration</c>).</summary>
+    public bool SelfRegistration => options.Value.AllowSelfRegistration;
 
     private const string WrongCredentials = "The email or password is not correct.";
 

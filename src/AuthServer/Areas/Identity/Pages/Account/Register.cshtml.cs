@@ -1,0 +1,70 @@
+using System.ComponentModel.DataAnnotations;
+using AuthServer.Data;
+using AuthServer.Data.Entities;
+using AuthServer.Hosting;
+using AuthServer.Pages.Admin;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.Extensions.Options;
+
+namespace AuthServer.Areas.Identity.Pages.Account;
+
+/// <summary>
+/// Self-registration, only when <c>AuthServer:AllowSelfRegistration</c> is on; otherwise the page is not found, and
+/// accounts come from an administrator or <c>create-admin</c>. The server sends no email, so there is nothing to
+/// confirm: the new account is signed in at once. The account and its audit event commit together.
+/// </summary>
+[AllowAnonymous]
+public sealed class RegisterModel(
+    IOptions<AuthServerOptions> options, UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn,
+    AuthServerDbContext db, TimeProvider clock) : PageModel
+{
+    public sealed class InputModel
+    {
+        [Required(ErrorMessage = "Enter your email address."), EmailAddress(ErrorMessage = "That is not an email address."), StringLength(256)]
+        public string Email { get; set; } = "";
+
+        [Required(ErrorMessage = "Choose a password."), DataType(DataType.Password)]
+        public string Password { get; set; } = "";
+
+        [DataType(DataType.Password), Compare(nameof(Password), ErrorMessage = "The two passwords are not the same.")]
+        public string ConfirmPassword { get; set; } = "";
+    }
+
+    [BindProperty]
+    public InputModel Input { get; set; } = new();
+
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    public IActionResult OnGet() => options.Value.AllowSelfRegistration ? Page() : NotFound();
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        if (!options.Value.AllowSelfRegistration) return NotFound();
+        if (!ModelState.IsValid) return Page();
+
+        var email = Input.Email.Trim();
+        var user = new ApplicationUser { UserName = email, Email = email };
+        var refusal = await AdminChange.RunAsync(db, async () =>
+        {
+            var created = await users.CreateAsync(user, Input.Password);
+            if (!created.Succeeded)
+            {
+                // Identity's own words: the password rule that failed, or that the name is taken (which a sign-up form
+                // cannot hide: the account could simply be tried at the sign-in page).
+                foreach (var error in created.Errors)
+                    ModelState.AddModelError(error.Code.Contains("Password", StringComparison.Ordinal) ? "Input.Password" : "Input.Email", error.Description);
+                return "Identity refused the account.";
+            }
+            Audit.Add(db, Audit.AccountRegistered, clock.GetUtcNow(), user.Id, null, $"{email} registered on the sign-up page.").ActorName = email;
+            return null;
+        }, HttpContext.RequestAborted);
+        if (refusal is not null) return Page();
+
+        await signIn.SignInAsync(user, isPersistent: false);
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/");
+    }
+}
