@@ -1,3 +1,4 @@
+using AuthServer.Areas.Identity;
 using AuthServer.Localization;
 using Microsoft.Extensions.Localization;
 using System.ComponentModel.DataAnnotations;
@@ -48,13 +49,7 @@ public sealed class CreateModel(AuthServerDbContext db, UserManager<ApplicationU
         var user = new ApplicationUser { UserName = email, Email = email, EmailConfirmed = true, DisplayName = Input.DisplayName?.Trim() is { Length: > 0 } name ? name : null };
         var refusal = await AdminChange.RunAsync(db, async () =>
         {
-            var created = await users.CreateAsync(user, Input.Password);
-            if (!created.Succeeded)
-            {
-                foreach (var error in created.Errors)
-                    ModelState.AddModelError(error.Code.Contains("Password", StringComparison.Ordinal) ? "Input.Password" : "Input.Email", error.Description);
-                return "Identity refused the account.";
-            }
+            if (!await NewAccounts.TryCreateAsync(users, user, Input.Password, ModelState)) return "Identity refused the account.";
             if (Input.Roles.Count > 0) await users.AddToRolesAsync(user, Input.Roles);
             Data.Audit.Add(db, Data.Audit.UserCreated, clock.GetUtcNow(), user.Id, null,
                 $"Created {email}{(Input.Roles.Count > 0 ? " with the roles " + string.Join(", ", Input.Roles) : "")}.");

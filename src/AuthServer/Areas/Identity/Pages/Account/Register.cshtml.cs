@@ -50,15 +50,8 @@ public sealed class RegisterModel(
         var user = new ApplicationUser { UserName = email, Email = email };
         var refusal = await AdminChange.RunAsync(db, async () =>
         {
-            var created = await users.CreateAsync(user, Input.Password);
-            if (!created.Succeeded)
-            {
-                // Identity's own words: the password rule that failed, or that the name is taken (which a sign-up form
-                // cannot hide: the account could simply be tried at the sign-in page).
-                foreach (var error in created.Errors)
-                    ModelState.AddModelError(error.Code.Contains("Password", StringComparison.Ordinal) ? "Input.Password" : "Input.Email", error.Description);
-                return "Identity refused the account.";
-            }
+            // That a name is taken is said too: a sign-up form cannot hide it, since the sign-in page could be tried.
+            if (!await NewAccounts.TryCreateAsync(users, user, Input.Password, ModelState)) return "Identity refused the account.";
             Audit.Add(db, Audit.AccountRegistered, clock.GetUtcNow(), user.Id, null, $"{email} registered on the sign-up page.").ActorName = email;
             return null;
         }, HttpContext.RequestAborted);
